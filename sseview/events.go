@@ -1,0 +1,245 @@
+package sseview
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Event is one item of an event stream. A view's iterator may yield any mix
+// of [Text], [JSON], [Comment], [*Encoded] and the user's own kinds.
+//
+// To define an event kind of your own, implement MarshalEvent: the stream
+// writes the returned [Text] with the same validation as any other, so a
+// custom kind can never inject fields.
+type Event interface {
+	// MarshalEvent returns the event as the fields written to the wire.
+	// It is called once per event on the goroutine running the stream; an
+	// error ends the stream as if the view had yielded it.
+	MarshalEvent() (Text, error)
+}
+
+// ErrInvalidEvent is wrapped by every error about an event that cannot be
+// written as it is. Nothing of such an event reaches the client.
+var ErrInvalidEvent = errors.New("sseview: invalid event")
+
+// Text is an event whose data is a string: the port of django-async-sse's
+// Event. Each line break in Data (CRLF, CR or LF) becomes a separate data
+// line, and the client receives every break as LF: a CR cannot be carried
+// by an event stream, so send binary as base64 or JSON.
+//
+// A Text always dispatches an event on the client, even when Data is empty.
+type Text struct {
+	// Type is the event type ("event:" field); the client uses "message"
+	// when it is empty. It must not contain CR or LF.
+	Type string
+	// ID is the event id ("id:" field); none is written when it is empty.
+	// It must not contain CR, LF or NUL. Short plain ids ([A-Za-z0-9._:-],
+	// at most 128 bytes) spare cross-origin clients a CORS preflight when
+	// they reconnect.
+	ID string
+	// Data is the payload. It must be valid UTF-8.
+	Data string
+	// Retry, when positive, tells the client how long to wait before
+	// reconnecting. It must be a whole number of milliseconds.
+	Retry time.Duration
+}
+
+// MarshalEvent returns t itself.
+func (t Text) MarshalEvent() (Text, error) { return t, nil }
+
+// JSON is an event whose data is Data encoded with encoding/json: the port
+// of django-async-sse's JsonEvent. The encoding follows json.Marshal, which
+// writes one line and replaces invalid UTF-8 in strings with U+FFFD.
+type JSON struct {
+	// Type, ID and Retry are as in [Text].
+	Type  string
+	ID    string
+	Retry time.Duration
+	// Data is the value to encode; nil is written as null.
+	Data any
+}
+
+// MarshalEvent encodes Data and returns the event as a [Text].
+func (j JSON) MarshalEvent() (Text, error) {
+	data, err := json.Marshal(j.Data)
+	if err != nil {
+		return Text{}, fmt.Errorf("%w: data: %w", ErrInvalidEvent, err)
+	}
+	return Text{Type: j.Type, ID: j.ID, Retry: j.Retry, Data: string(data)}, nil
+}
+
+// Comment is a comment line (": text"): clients ignore it, proxies see
+// traffic. Line breaks in it start new comment lines.
+type Comment string
+
+// MarshalEvent reports an error: a comment has no event fields. The stream
+// writes comments itself without calling it.
+func (c Comment) MarshalEvent() (Text, error) {
+	return Text{}, fmt.Errorf("%w: a comment is not an event", ErrInvalidEvent)
+}
+
+// Encoded is an event already in its wire form, made by [Encode]. Yielding
+// the same *Encoded to many streams writes the same bytes to each without
+// encoding the event again; it is safe for concurrent use.
+type Encoded struct {
+	text Text
+	wire []byte
+}
+
+// Encode validates e and encodes it once.
+func Encode(e Event) (*Encoded, error) {
+	if enc, ok := e.(*Encoded); ok {
+		return enc, nil
+	}
+	t, err := textOf(e)
+	if err != nil {
+		return nil, err
+	}
+	wire, err := appendText(nil, &t)
+	if err != nil {
+		return nil, err
+	}
+	return &Encoded{text: t, wire: wire}, nil
+}
+
+// MarshalEvent returns the event e was encoded from.
+func (e *Encoded) MarshalEvent() (Text, error) { return e.text, nil }
+
+// Len returns the size of the event on the wire in bytes.
+func (e *Encoded) Len() int { return len(e.wire) }
+
+// textOf reduces any event except a comment to its fields.
+func textOf(e Event) (Text, error) {
+	switch e := e.(type) {
+	case nil:
+		return Text{}, fmt.Errorf("%w: nil event", ErrInvalidEvent)
+	case Text:
+		return e, nil
+	default:
+		return e.MarshalEvent()
+	}
+}
+
+// appendEvent appends the wire form of e to b. On error b is returned as
+// it was, so nothing of a bad event is written.
+func appendEvent(b []byte, e Event) ([]byte, error) {
+	switch e := e.(type) {
+	case Text:
+		return appendText(b, &e)
+	case *Encoded:
+		return append(b, e.wire...), nil
+	case Comment:
+		return appendComment(b, string(e))
+	}
+	t, err := textOf(e)
+	if err != nil {
+		return b, err
+	}
+	return appendText(b, &t)
+}
+
+func appendText(b []byte, t *Text) ([]byte, error) {
+	if err := checkField("event type", t.Type, "\r\n"); err != nil {
+		return b, err
+	}
+	if err := checkField("id", t.ID, "\r\n\x00"); err != nil {
+		return b, err
+	}
+	if err := checkRetry(t.Retry); err != nil {
+		return b, err
+	}
+	if !utf8.ValidString(t.Data) {
+		return b, fmt.Errorf("%w: data is not valid UTF-8", ErrInvalidEvent)
+	}
+	if t.Type != "" {
+		b = append(b, "event: "...)
+		b = append(b, t.Type...)
+		b = append(b, '\n')
+	}
+	if t.ID != "" {
+		b = append(b, "id: "...)
+		b = append(b, t.ID...)
+		b = append(b, '\n')
+	}
+	if t.Retry > 0 {
+		b = appendRetry(b, t.Retry)
+	}
+	b = appendLines(b, "data: ", t.Data)
+	return append(b, '\n'), nil
+}
+
+func appendComment(b []byte, c string) ([]byte, error) {
+	if !utf8.ValidString(c) {
+		return b, fmt.Errorf("%w: comment is not valid UTF-8", ErrInvalidEvent)
+	}
+	return appendLines(b, ": ", c), nil
+}
+
+func appendRetry(b []byte, d time.Duration) []byte {
+	b = append(b, "retry: "...)
+	b = strconv.AppendInt(b, d.Milliseconds(), 10)
+	return append(b, '\n')
+}
+
+// checkField rejects values that would end the field's line early. Writing
+// them raw would let the rest of the value inject fields of its own, and
+// stripping them would change the value silently.
+func checkField(name, v, forbidden string) error {
+	if i := strings.IndexAny(v, forbidden); i >= 0 {
+		return fmt.Errorf("%w: %s contains %q at byte %d", ErrInvalidEvent, name, v[i], i)
+	}
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidEvent, name)
+	}
+	return nil
+}
+
+func checkRetry(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("%w: negative retry %v", ErrInvalidEvent, d)
+	}
+	if d%time.Millisecond != 0 {
+		return fmt.Errorf("%w: retry %v is not a whole number of milliseconds", ErrInvalidEvent, d)
+	}
+	return nil
+}
+
+// appendLines writes s as one prefixed line per segment between line
+// breaks, treating CRLF as one break, so that a trailing break yields a
+// final empty line as the spec's data concatenation requires.
+func appendLines(b []byte, prefix, s string) []byte {
+	if strings.IndexByte(s, '\r') < 0 {
+		for {
+			i := strings.IndexByte(s, '\n')
+			if i < 0 {
+				break
+			}
+			b = append(b, prefix...)
+			b = append(b, s[:i]...)
+			b = append(b, '\n')
+			s = s[i+1:]
+		}
+	} else {
+		for {
+			i := strings.IndexAny(s, "\r\n")
+			if i < 0 {
+				break
+			}
+			b = append(b, prefix...)
+			b = append(b, s[:i]...)
+			b = append(b, '\n')
+			if s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			s = s[i+1:]
+		}
+	}
+	b = append(b, prefix...)
+	b = append(b, s...)
+	return append(b, '\n')
+}

@@ -1,0 +1,242 @@
+package sseview
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// MaxLastEventIDLen is the longest Last-Event-ID request header accepted,
+// in bytes. A longer one is refused with 400 Bad Request rather than cut,
+// since a cut id would resume from the wrong place.
+const MaxLastEventIDLen = 256
+
+// LastEventID returns the Last-Event-ID request header: the id of the last
+// event the client received before it reconnected, or "" on a first
+// connection. [Handler] has already refused values longer than
+// [MaxLastEventIDLen].
+func LastEventID(r *http.Request) string {
+	return r.Header.Get("Last-Event-ID")
+}
+
+// ErrNoParam is recorded when a view asks a typed accessor of [Params] for
+// a name its route does not have: a mistake in the program, answered with
+// 500 Internal Server Error.
+var ErrNoParam = errors.New("sseview: no such URL param")
+
+// ParamError is recorded when a URL param does not parse as the type asked
+// for; it is answered with 400 Bad Request and its message as the body.
+type ParamError struct {
+	Name  string // the param's name in the route pattern
+	Value string // the value in the URL
+	Err   error  // why it does not parse
+}
+
+func (e *ParamError) Error() string {
+	return fmt.Sprintf("sseview: URL param %s=%q: %v", e.Name, e.Value, e.Err)
+}
+
+func (e *ParamError) Unwrap() error { return e.Err }
+
+// Params holds the URL params of the matched route in pattern order, so a
+// view can take them by position like the positional groups of a Django
+// re_path, or by name.
+//
+// With chi, params of parent routers come first, as in the full pattern.
+// The "*" entries that chi's Mount adds to join a sub-router are routing
+// internals and are left out; a "*" at the end of the view's own pattern is
+// kept. On a net/http ServeMux the params are the pattern's {name}
+// wildcards.
+//
+// The typed accessors (Int, Float, UUID) return the zero value when the
+// param does not parse and record the failure. Called in [Acceptor.Accept]
+// or in Stream before it returns the iterator, a failure refuses the request
+// with 400 before the stream starts. Err reports what was recorded.
+type Params struct {
+	names  []string
+	values []string
+	errs   *[]error
+}
+
+// Len returns the number of params.
+func (p Params) Len() int { return len(p.values) }
+
+// At returns the i'th param's value in pattern order. It panics if i is out
+// of range, like indexing a slice.
+func (p Params) At(i int) string { return p.values[i] }
+
+// Get returns the value of the param called name, or "" when there is none.
+// When parent and child routes both use name, the child's value wins, as
+// with chi.URLParam.
+func (p Params) Get(name string) string {
+	v, _ := p.lookup(name)
+	return v
+}
+
+// All yields each param's name and value in pattern order.
+func (p Params) All() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for i, name := range p.names {
+			if !yield(name, p.values[i]) {
+				return
+			}
+		}
+	}
+}
+
+// Int returns the param called name as a decimal int.
+func (p Params) Int(name string) int {
+	v, ok := p.typed(name)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		p.record(&ParamError{Name: name, Value: v, Err: errors.New("not an integer")})
+	}
+	return n
+}
+
+// Float returns the param called name as a finite float64.
+func (p Params) Float(name string) float64 {
+	v, ok := p.typed(name)
+	if !ok {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		p.record(&ParamError{Name: name, Value: v, Err: errors.New("not a finite number")})
+		return 0
+	}
+	return f
+}
+
+// UUID returns the param called name when it is a UUID in the canonical
+// 8-4-4-4-12 hexadecimal form (either case), unchanged.
+func (p Params) UUID(name string) string {
+	v, ok := p.typed(name)
+	if !ok {
+		return ""
+	}
+	if !isUUID(v) {
+		p.record(&ParamError{Name: name, Value: v, Err: errors.New("not a UUID")})
+		return ""
+	}
+	return v
+}
+
+// Err returns every failure the typed accessors recorded, joined, or nil.
+func (p Params) Err() error {
+	if p.errs == nil {
+		return nil
+	}
+	return errors.Join(*p.errs...)
+}
+
+func (p Params) lookup(name string) (string, bool) {
+	for i := len(p.names) - 1; i >= 0; i-- {
+		if p.names[i] == name {
+			return p.values[i], true
+		}
+	}
+	return "", false
+}
+
+// typed looks name up for a typed accessor, which must not be asked for a
+// param the route does not have.
+func (p Params) typed(name string) (string, bool) {
+	v, ok := p.lookup(name)
+	if !ok {
+		p.record(fmt.Errorf("%w: %q", ErrNoParam, name))
+	}
+	return v, ok
+}
+
+func (p Params) record(err error) {
+	if p.errs != nil {
+		*p.errs = append(*p.errs, err)
+	}
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// paramsOf collects the URL params of r's matched route.
+func paramsOf(r *http.Request) Params {
+	p := Params{errs: new([]error)}
+	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		keys, values := rctx.URLParams.Keys, rctx.URLParams.Values
+		ownStar := -1
+		if n := len(rctx.RoutePatterns); n > 0 && strings.HasSuffix(rctx.RoutePatterns[n-1], "*") {
+			ownStar = lastIndex(keys, "*")
+		}
+		for i, k := range keys {
+			if k == "*" && i != ownStar {
+				continue
+			}
+			p.names = append(p.names, k)
+			p.values = append(p.values, values[i])
+		}
+		return p
+	}
+	for name := range muxWildcards(r.Pattern) {
+		p.names = append(p.names, name)
+		p.values = append(p.values, r.PathValue(name))
+	}
+	return p
+}
+
+func lastIndex(s []string, v string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// muxWildcards yields the names of the {name} and {name...} wildcards of a
+// net/http ServeMux pattern, in order.
+func muxWildcards(pattern string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for {
+			open := strings.IndexByte(pattern, '{')
+			if open < 0 {
+				return
+			}
+			end := strings.IndexByte(pattern[open:], '}')
+			if end < 0 {
+				return
+			}
+			name := strings.TrimSuffix(pattern[open+1:open+end], "...")
+			pattern = pattern[open+end+1:]
+			if name == "$" {
+				continue
+			}
+			if !yield(name) {
+				return
+			}
+		}
+	}
+}

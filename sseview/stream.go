@@ -1,0 +1,166 @@
+package sseview
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+)
+
+var keepAliveComment = []byte(": keep-alive\n\n")
+
+// stream writes to one client. The request's goroutine writes events; the
+// keep-alive timer's callback writes comments; mu orders the two. An idle
+// stream holds no goroutine and no buffer of its own, only a timer.
+type stream struct {
+	w            http.ResponseWriter
+	rc           *http.ResponseController
+	cancel       context.CancelCauseFunc
+	writeTimeout time.Duration
+	keepAlive    time.Duration
+
+	mu        sync.Mutex
+	deadline  time.Time // the write deadline last set
+	lastWrite time.Time
+	timer     *time.Timer
+	failed    error // the first failed write; nothing is written after it
+	closed    bool
+}
+
+// start sends the response headers, and the retry hint if there is one.
+// An error means nothing was sent: the writer cannot flush.
+func (h *Handler) start(w http.ResponseWriter, r *http.Request, cancel context.CancelCauseFunc) (*stream, error) {
+	s := &stream{
+		w:            w,
+		rc:           http.NewResponseController(w),
+		cancel:       cancel,
+		writeTimeout: h.writeTimeout(),
+		keepAlive:    h.keepAlive(),
+	}
+	// The server's ReadTimeout would cancel a long stream's context: the
+	// client has nothing more to send, so lift it. Writers that cannot set
+	// deadlines have no such timeout either.
+	_ = s.rc.SetReadDeadline(time.Time{})
+	if s.writeTimeout < 0 {
+		_ = s.rc.SetWriteDeadline(time.Time{})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.rc.Flush(); err != nil {
+		return nil, err
+	}
+	s.lastWrite = time.Now()
+	if h.Retry > 0 {
+		if err := s.writeLocked(append(appendRetry(nil, h.Retry), '\n')); err != nil {
+			return s, nil
+		}
+	}
+	if s.keepAlive > 0 {
+		s.timer = time.AfterFunc(s.keepAlive, s.ping)
+	}
+	return s, nil
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledBuf keeps one huge event from pinning its buffer in the pool.
+const maxPooledBuf = 64 << 10
+
+// writeEvent encodes and writes ev. An encoding error leaves the stream
+// usable (nothing was written); a write error breaks it.
+func (s *stream) writeEvent(ev Event) error {
+	if enc, ok := ev.(*Encoded); ok {
+		return s.write(enc.wire)
+	}
+	bp := bufPool.Get().(*[]byte)
+	b, err := appendEvent((*bp)[:0], ev)
+	if err == nil {
+		err = s.write(b)
+	}
+	if cap(b) <= maxPooledBuf {
+		*bp = b[:0]
+		bufPool.Put(bp)
+	}
+	return err
+}
+
+func (s *stream) writeRetry(d time.Duration) {
+	if d > 0 {
+		_ = s.write(append(appendRetry(nil, d), '\n'))
+	}
+}
+
+func (s *stream) write(b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed != nil {
+		return s.failed
+	}
+	return s.writeLocked(b)
+}
+
+// writeLocked writes and flushes b under a fresh enough write deadline.
+// Setting a deadline costs a system call, so it is renewed only when less
+// than the timeout minus a tenth (at most a second) is left: every write
+// still gets at least 90% of the timeout.
+func (s *stream) writeLocked(b []byte) error {
+	now := time.Now()
+	if s.writeTimeout > 0 && s.deadline.Sub(now) < s.writeTimeout-min(s.writeTimeout/10, time.Second) {
+		s.deadline = now.Add(s.writeTimeout)
+		_ = s.rc.SetWriteDeadline(s.deadline)
+	}
+	if _, err := s.w.Write(b); err != nil {
+		return s.fail(err)
+	}
+	if err := s.rc.Flush(); err != nil {
+		return s.fail(err)
+	}
+	s.lastWrite = now
+	return nil
+}
+
+// fail records the first write error and cancels the view's context, so a
+// view waiting for its next event hears of it too.
+func (s *stream) fail(err error) error {
+	s.failed = err
+	s.cancel(err)
+	return err
+}
+
+// ping runs on the keep-alive timer's goroutine.
+func (s *stream) ping() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.failed != nil {
+		return
+	}
+	if idle := time.Since(s.lastWrite); idle < s.keepAlive {
+		s.timer.Reset(s.keepAlive - idle)
+		return
+	}
+	if s.writeLocked(keepAliveComment) == nil {
+		s.timer.Reset(s.keepAlive)
+	}
+}
+
+// broken reports the write error that ended the stream, if any.
+func (s *stream) broken() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}
+
+// close stops keep-alive writes; after it returns nothing more is written.
+func (s *stream) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	// net/http still writes the end of the response after the handler
+	// returns; give it a whole timeout rather than what is left.
+	if s.failed == nil && s.writeTimeout > 0 {
+		_ = s.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	}
+}

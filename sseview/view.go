@@ -1,0 +1,292 @@
+package sseview
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/render"
+)
+
+// StreamView is a class-based event-stream view: the port of
+// django-async-sse's SseStreamView. Stream is its async stream method.
+//
+// Stream is called once per request, after [Acceptor.Accept] if the view
+// has it. Its body runs before the response starts, so it is the place to
+// read typed [Params] (a failure there is a 400). The iterator it returns is
+// then run on the request's goroutine and must:
+//   - stop when yield returns false (the client left or a write failed) and
+//     when ctx is done (client gone, server shutting down): put cleanup in a
+//     defer inside the iterator;
+//   - yield an error alone, as the last element: the event beside a non-nil
+//     error is not written, and the stream ends after the error.
+//
+// ctx is the request's context, also cancelled when a write to the client
+// fails. Events written by [Handler] are flushed one by one.
+type StreamView interface {
+	Stream(ctx context.Context, r *http.Request, p Params) iter.Seq2[Event, error]
+}
+
+// Acceptor is implemented by views that check a request before its stream
+// starts: the analogue of overriding dispatch in a Django view.
+//
+// Accept is called on the request's goroutine before Stream. A nil error
+// accepts the request. A [*Refusal] (see [Refuse]) answers with its status
+// and body; a [*ParamError] with 400; any other error with 500, logged, its
+// text never sent.
+type Acceptor interface {
+	Accept(r *http.Request, p Params) error
+}
+
+// Refusal is an error that refuses a request before its stream starts.
+type Refusal struct {
+	Status int // the HTTP status code
+	Body   any // rendered with go-chi/render; nil renders {"error": status text}
+}
+
+// Refuse returns a [*Refusal] with the given status and body. Any status
+// other than 200 makes a browser's EventSource give up for good; 204 No
+// Content is the polite way to tell it to stop reconnecting.
+func Refuse(status int, body any) error {
+	return &Refusal{Status: status, Body: body}
+}
+
+func (r *Refusal) Error() string {
+	return fmt.Sprintf("sseview: request refused with %d %s", r.Status, http.StatusText(r.Status))
+}
+
+// Handler serves a [StreamView] as a text/event-stream response. Its zero
+// value, apart from View, is ready to use with the defaults documented on
+// each field; the fields are read on every request and must not change
+// while it serves.
+type Handler struct {
+	// View produces the events.
+	View StreamView
+
+	// KeepAlive is how long the stream may stay silent before a comment is
+	// written to keep proxies from closing it. Every write resets the wait.
+	// Zero means 15 seconds; negative turns keep-alive off.
+	KeepAlive time.Duration
+
+	// WriteTimeout bounds each write to the client, so a client that stops
+	// reading is dropped instead of pinning memory. It also replaces the
+	// server-wide http.Server.WriteTimeout for the stream, which would
+	// otherwise end every long stream. Zero means 30 seconds; negative
+	// means no deadline.
+	WriteTimeout time.Duration
+
+	// Retry, when positive, is sent as the client's reconnection time when
+	// the stream starts. It must be a whole number of milliseconds. Zero
+	// leaves the client's default (about 3 seconds in browsers).
+	Retry time.Duration
+
+	// ErrorEvent, when set, returns the event sent to the client after the
+	// view yields an error (or an event fails to encode), before the stream
+	// ends. It is called on the request's goroutine. Nil sends nothing: the
+	// stream just ends, and the client reconnects. Never put err's text in
+	// the event unless it is meant for clients.
+	//
+	// A browser's EventSource delivers an event of type "error" to the same
+	// listeners as its connection errors; a MessageEvent with data tells them
+	// apart.
+	ErrorEvent func(err error) Event
+
+	// Logger receives errors and dropped clients. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// AsView returns a handler serving v with the default [Handler] settings,
+// for use on any chi route or as a plain http.Handler:
+//
+//	r.Get("/weather/{lat},{lng}/", sseview.AsView(WeatherStream{DB: db}))
+//
+// To change a setting, use a [Handler] directly.
+func AsView(v StreamView) http.HandlerFunc {
+	if v == nil {
+		panic("sseview: AsView of a nil StreamView")
+	}
+	return (&Handler{View: v}).ServeHTTP
+}
+
+const (
+	defaultKeepAlive    = 15 * time.Second
+	defaultWriteTimeout = 30 * time.Second
+)
+
+// ServeHTTP answers GET with the event stream, HEAD with the stream's
+// headers and no body, and other methods with 405 Method Not Allowed.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.refuse(w, r, Refuse(http.StatusMethodNotAllowed, nil))
+		return
+	}
+	if n := len(LastEventID(r)); n > MaxLastEventIDLen {
+		h.refuse(w, r, Refuse(http.StatusBadRequest, errorBody(fmt.Sprintf(
+			"sseview: Last-Event-ID is %d bytes, more than %d", n, MaxLastEventIDLen))))
+		return
+	}
+	if h.View == nil {
+		h.refuse(w, r, errors.New("sseview: Handler.View is nil"))
+		return
+	}
+	if err := checkRetry(h.Retry); err != nil {
+		h.refuse(w, r, fmt.Errorf("sseview: Handler.Retry: %w", err))
+		return
+	}
+
+	p := paramsOf(r)
+	if a, ok := h.View.(Acceptor); ok {
+		if err := a.Accept(r, p); err != nil {
+			h.refuse(w, r, err)
+			return
+		}
+	}
+	if err := p.Err(); err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	events := h.View.Stream(ctx, r, p)
+	if err := p.Err(); err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	if events == nil {
+		h.refuse(w, r, errors.New("sseview: Stream returned a nil iterator"))
+		return
+	}
+
+	setHeaders(w.Header(), r)
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	s, err := h.start(w, r, cancel)
+	if err != nil {
+		if errors.Is(err, http.ErrNotSupported) {
+			clear(w.Header())
+			h.refuse(w, r, fmt.Errorf("sseview: the response writer cannot flush "+
+				"(a middleware wrapper without Unwrap?): %w", err))
+		}
+		return
+	}
+	defer s.close()
+	h.pump(ctx, r, s, events)
+}
+
+func setHeaders(hdr http.Header, r *http.Request) {
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("X-Accel-Buffering", "no")
+	if r.ProtoMajor == 1 {
+		hdr.Set("Connection", "keep-alive")
+	}
+}
+
+// pump writes the view's events until the iterator ends, yields an error,
+// a write fails or ctx is done.
+func (h *Handler) pump(ctx context.Context, r *http.Request, s *stream, events iter.Seq2[Event, error]) {
+	var failure error
+	for ev, err := range events {
+		if ctx.Err() != nil {
+			break
+		}
+		if err == nil {
+			err = s.writeEvent(ev)
+			if s.broken() != nil {
+				break
+			}
+		}
+		if err != nil {
+			failure = err
+			break
+		}
+	}
+	if err := s.broken(); err != nil {
+		level := slog.LevelDebug
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			level = slog.LevelWarn
+		}
+		h.logger().Log(ctx, level, "sseview: client dropped", logAttrs(r, err)...)
+		return
+	}
+	if failure != nil {
+		h.logger().ErrorContext(ctx, "sseview: stream failed", logAttrs(r, failure)...)
+		if h.ErrorEvent != nil {
+			if err := s.writeEvent(h.ErrorEvent(failure)); err != nil && s.broken() == nil {
+				h.logger().ErrorContext(ctx, "sseview: error event failed", logAttrs(r, err)...)
+			}
+		}
+		return
+	}
+	var shutdown *shutdownError
+	if errors.As(context.Cause(ctx), &shutdown) {
+		s.writeRetry(shutdown.jitteredRetry())
+	}
+}
+
+// refuse answers a request that will not get a stream.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := http.StatusInternalServerError, any(nil)
+	var refusal *Refusal
+	var perr *ParamError
+	switch {
+	case errors.As(err, &refusal):
+		status, body = refusal.Status, refusal.Body
+	case errors.As(err, &perr) && !errors.Is(err, ErrNoParam):
+		status, body = http.StatusBadRequest, errorBody(err.Error())
+	default:
+		h.logger().ErrorContext(r.Context(), "sseview: request failed", logAttrs(r, err)...)
+	}
+	if status == http.StatusNoContent || status == http.StatusNotModified {
+		w.WriteHeader(status)
+		return
+	}
+	if body == nil {
+		body = errorBody(http.StatusText(status))
+	}
+	render.Status(r, status)
+	render.Respond(w, r, body)
+}
+
+func errorBody(msg string) map[string]string { return map[string]string{"error": msg} }
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
+
+func logAttrs(r *http.Request, err error) []any {
+	return []any{"path", r.URL.Path, "route", routePattern(r), "err", err}
+}
+
+func routePattern(r *http.Request) string {
+	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		return rctx.RoutePattern()
+	}
+	return r.Pattern
+}
+
+func (h *Handler) keepAlive() time.Duration {
+	if h.KeepAlive == 0 {
+		return defaultKeepAlive
+	}
+	return h.KeepAlive
+}
+
+func (h *Handler) writeTimeout() time.Duration {
+	if h.WriteTimeout == 0 {
+		return defaultWriteTimeout
+	}
+	return h.WriteTimeout
+}

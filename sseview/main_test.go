@@ -2,6 +2,7 @@ package sseview_test
 
 import (
 	"log"
+	"log/slog"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -22,3 +23,5 @@ func (discardLog) Print(...any) {}
 func (discardLog) Write(p []byte) (int, error) { return len(p), nil }
 
 func (d discardLog) logger() *log.Logger { return log.New(d, "", 0) }
+
+func (d discardLog) slog() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -13,6 +13,10 @@
 // The suite never sleeps: it waits for events with a deadline, and where
 // it cannot know when a subscription is in place it publishes warm-up
 // events (type "brokertest-warm-up") until the subscription has one.
+//
+// Run it in a package whose TestMain calls go.uber.org/goleak's
+// VerifyTestMain: every subscription the suite opens ends by the end of its
+// test, so a broker that keeps a goroutine per finished subscription fails.
 package brokertest
 
 import (

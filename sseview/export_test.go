@@ -37,3 +37,10 @@ func (b *MemoryBroker) KeptCount(topic string) int {
 	defer t.mu.Unlock()
 	return t.n
 }
+
+// ShareForgottenSlot reports whether topics a and b share a horizon when
+// forgotten.
+func (b *MemoryBroker) ShareForgottenSlot(x, y string) bool {
+	b.init()
+	return b.bucket(x) == b.bucket(y)
+}

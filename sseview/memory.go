@@ -3,6 +3,7 @@ package sseview
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"sort"
 	"strconv"
@@ -33,7 +34,11 @@ import (
 //
 // A topic is forgotten once it has no subscribers and its history has aged
 // out, so topics used once do not pile up. With MaxAge negative, a topic
-// that ever had an event is kept for the broker's life.
+// that ever had an event is kept for the broker's life. The broker keeps a
+// fixed-size table of how far forgotten topics had got, so that resuming a
+// forgotten topic from before its last event is a reset; a client that had
+// every event of it gets one only if another topic forgotten later shares
+// its slot of the table.
 type MemoryBroker struct {
 	// MaxEvents is how many events each topic keeps for resume. Zero means
 	// 1000.
@@ -51,7 +56,8 @@ type MemoryBroker struct {
 	seq       atomic.Uint64 // the newest sequence number given
 	mu        sync.RWMutex  // guards topics and forgotten
 	topics    map[string]*memTopic
-	forgotten uint64 // the newest sequence number of any topic forgotten
+	forgotten *[forgottenBuckets]uint64
+	seed      maphash.Seed
 }
 
 const (
@@ -61,6 +67,10 @@ const (
 	// replayBatch is how many history events a resuming subscriber copies
 	// per hold of the topic lock, so a long replay never holds it long.
 	replayBatch = 64
+	// forgottenBuckets is how many horizons the broker remembers for the
+	// topics it forgot: a topic's name hashes to one, which holds the newest
+	// sequence number of any topic forgotten in it.
+	forgottenBuckets = 1024
 )
 
 // lastEpoch makes the epochs of MemoryBrokers in one process distinct
@@ -80,6 +90,7 @@ func (b *MemoryBroker) init() {
 		}
 		b.epoch = strconv.FormatInt(n, 36) + "-"
 		b.topics = make(map[string]*memTopic)
+		b.seed = maphash.MakeSeed()
 	})
 }
 
@@ -233,8 +244,13 @@ func (b *MemoryBroker) lockTopic(name string) *memTopic {
 			if t == nil {
 				// A topic of this name may have been forgotten with events
 				// newer than a client's id: resuming from before them must
-				// be a reset, not a silent gap.
-				t = &memTopic{name: name, evicted: b.forgotten}
+				// be a reset, not a silent gap. The horizon is shared with
+				// the other names of the bucket, so a reset here is
+				// sometimes one more than needed, never one fewer.
+				t = &memTopic{name: name}
+				if b.forgotten != nil {
+					t.evicted = b.forgotten[b.bucket(name)]
+				}
 				b.topics[name] = t
 			}
 			b.mu.Unlock()
@@ -262,7 +278,15 @@ func (b *MemoryBroker) forgetIfIdle(t *memTopic) {
 	}
 	t.removed = true
 	delete(b.topics, t.name)
-	b.forgotten = max(b.forgotten, t.lastSeq, t.evicted)
+	if b.forgotten == nil {
+		b.forgotten = new([forgottenBuckets]uint64)
+	}
+	h := &b.forgotten[b.bucket(t.name)]
+	*h = max(*h, t.lastSeq, t.evicted)
+}
+
+func (b *MemoryBroker) bucket(topic string) uint64 {
+	return maphash.String(b.seed, topic) % forgottenBuckets
 }
 
 // armExpiry makes sure a timer will evict t's history once it ages out, so

@@ -271,3 +271,21 @@ func TestMemoryBrokerResumeAfterForgottenTopicNeedsNoReset(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, sseview.Text{ID: c, Data: "c"}, first)
 }
+
+func TestMemoryBrokerForgottenTopicsDoNotResetOthers(t *testing.T) {
+	b := &sseview.MemoryBroker{MaxAge: 200 * time.Millisecond}
+	other := "other"
+	for i := 0; b.ShareForgottenSlot("quiet", other); i++ {
+		other = "other" + strconv.Itoa(i)
+	}
+	last := mustPublish(t, b, "quiet", "the last of a quiet topic")
+	mustPublish(t, b, other, "newer, on another topic")
+	waitFor(t, "both topics forgotten", func() bool { return b.TopicCount() == 0 })
+
+	// The client of the quiet topic had everything: it gets no reset.
+	mustPublish(t, b, "quiet", "after")
+	next := pull(t, b, "quiet", last)
+	first, err, _ := next()
+	require.NoError(t, err)
+	assert.Equal(t, "after", first.Data)
+}

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -288,4 +289,62 @@ func TestMemoryBrokerForgottenTopicsDoNotResetOthers(t *testing.T) {
 	first, err, _ := next()
 	require.NoError(t, err)
 	assert.Equal(t, "after", first.Data)
+}
+
+// TestMemoryBrokerConcurrentChurn runs publishers, subscribers that come
+// and go, and topic expiry all at once, for the race detector and for the
+// ordering invariant: whatever a subscription yields, its ids increase.
+func TestMemoryBrokerConcurrentChurn(t *testing.T) {
+	const topics, publishers, subscribers, rounds = 4, 3, 6, 150
+	b := &sseview.MemoryBroker{MaxEvents: 16, MaxAge: 100 * time.Millisecond, QueueLen: 4}
+	topic := func(i int) string { return "churn." + strconv.Itoa(i%topics) }
+	ids := make(chan string, publishers*rounds)
+	// Subscribers waiting for events leave once the publishers are done.
+	published, allPublished := context.WithCancel(t.Context())
+	var pubs, subs sync.WaitGroup
+	for p := range publishers {
+		pubs.Go(func() {
+			for i := range rounds {
+				id, err := b.Publish(t.Context(), topic(p+i), sseview.Text{Data: strconv.Itoa(i)})
+				if !assert.NoError(t, err) {
+					return
+				}
+				ids <- id
+			}
+		})
+	}
+	for s := range subscribers {
+		subs.Go(func() {
+			for i := range rounds / 10 {
+				from := ""
+				select {
+				case from = <-ids:
+				default:
+				}
+				ctx, cancel := context.WithCancel(published)
+				var prev string
+				n := 0
+				for ev, err := range b.Subscribe(ctx, topic(s+i), from) {
+					if err != nil {
+						assert.ErrorIs(t, err, sseview.ErrSlowSubscriber)
+						break
+					}
+					text, _ := ev.MarshalEvent()
+					if prev != "" {
+						assert.True(t, len(prev) < len(text.ID) || len(prev) == len(text.ID) && prev < text.ID,
+							"id %s after %s", text.ID, prev)
+					}
+					prev = text.ID
+					if n++; n == 5 {
+						break
+					}
+				}
+				cancel()
+			}
+		})
+	}
+	pubs.Wait()
+	allPublished()
+	subs.Wait()
+	waitFor(t, "every topic forgotten", func() bool { return b.TopicCount() == 0 })
 }

@@ -126,12 +126,12 @@ func benchFanout(b *testing.B, subs, rate int) {
 	}
 	slices.Sort(all)
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "deliveries/s")
-	b.ReportMetric(ms(all[len(all)/2]), "p50-ms")
-	b.ReportMetric(ms(all[len(all)*99/100]), "p99-ms")
-	b.ReportMetric(ms(all[len(all)-1]), "max-ms")
+	b.ReportMetric(millis(all[len(all)/2]), "p50-ms")
+	b.ReportMetric(millis(all[len(all)*99/100]), "p99-ms")
+	b.ReportMetric(millis(all[len(all)-1]), "max-ms")
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // BenchmarkMemoryBrokerSubscriberMemory subscribes 1,000 idle subscribers
 // and reports what each costs: the broker's heap (queue and registration)

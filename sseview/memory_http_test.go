@@ -78,7 +78,7 @@ func TestBrokerOverHTTPResumesAcrossReconnect(t *testing.T) {
 		lastSeen = ev.LastEventID
 	}
 	first.Close()
-	waitFor(t, "the first connection's subscription to end", func() bool { return b.SubscriberCount("room.lobby") == 0 })
+	pollUntil(t, "the first connection's subscription to end", func() bool { return b.SubscriberCount("room.lobby") == 0 })
 
 	t.Run("reconnecting with Last-Event-ID gets what was missed, then live", func(t *testing.T) {
 		var missed []string

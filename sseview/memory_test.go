@@ -22,8 +22,8 @@ func TestMemoryBroker(t *testing.T) {
 	})
 }
 
-// waitFor polls cond until it holds, failing after brokertest.Wait.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// pollUntil polls cond until it holds, failing after brokertest.Wait.
+func pollUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(brokertest.Wait)
 	tick := time.NewTicker(5 * time.Millisecond)
@@ -41,9 +41,9 @@ func mustPublish(t *testing.T, b sseview.Broker, topic, data string) string {
 	return id
 }
 
-// pull starts a subscription that advances only when next is called, like
+// pullSubscription starts a subscription that advances only when next is called, like
 // a client that stops reading.
-func pull(t *testing.T, b sseview.Broker, topic, lastEventID string) func() (sseview.Text, error, bool) {
+func pullSubscription(t *testing.T, b sseview.Broker, topic, lastEventID string) func() (sseview.Text, error, bool) {
 	t.Helper()
 	next, stop := iter.Pull2(b.Subscribe(t.Context(), topic, lastEventID))
 	t.Cleanup(stop)
@@ -72,18 +72,18 @@ func TestMemoryBrokerZeroValue(t *testing.T) {
 	})
 	t.Run("keeps 1000 events", func(t *testing.T) {
 		assert.Equal(t, 1000, b.KeptCount("t"))
-		next := pull(t, &b, "t", ids[0])
+		next := pullSubscription(t, &b, "t", ids[0])
 		first, err, _ := next()
 		require.NoError(t, err)
 		assert.Equal(t, "1", first.Data, "after the newest evicted event")
-		next = pull(t, &b, "t", ids[1])
+		next = pullSubscription(t, &b, "t", ids[1])
 		first, err, _ = next()
 		require.NoError(t, err)
 		assert.Equal(t, "2", first.Data)
 	})
 	t.Run("an id from before the history resets", func(t *testing.T) {
 		mustPublish(t, &b, "t", "1001")
-		next := pull(t, &b, "t", ids[0])
+		next := pullSubscription(t, &b, "t", ids[0])
 		first, err, _ := next()
 		require.NoError(t, err)
 		assert.Equal(t, sseview.ResetEventType, first.Type)
@@ -103,7 +103,7 @@ func TestMemoryBrokerIDsOfAnotherBrokerReset(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			next := pull(t, after, "t", c.id)
+			next := pullSubscription(t, after, "t", c.id)
 			first, err, _ := next()
 			require.NoError(t, err)
 			assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: newest}, first)
@@ -153,11 +153,11 @@ func TestMemoryBrokerSlowSubscriber(t *testing.T) {
 
 	// The slow subscriber takes event 1 from the history and is then live
 	// but reads no more; the fast one reads everything.
-	slow := pull(t, b, "t", first)
+	slow := pullSubscription(t, b, "t", first)
 	got, err, _ := slow()
 	require.NoError(t, err)
 	require.Equal(t, "1", got.Data)
-	fast := pull(t, b, "t", first)
+	fast := pullSubscription(t, b, "t", first)
 	got, err, _ = fast()
 	require.NoError(t, err)
 	require.Equal(t, "1", got.Data)
@@ -196,7 +196,7 @@ func TestMemoryBrokerSlowSubscriber(t *testing.T) {
 	assert.False(t, ok, "the iterator went on after its error")
 
 	// Reconnecting from the last id it got catches up from the history.
-	again := pull(t, b, "t", last)
+	again := pullSubscription(t, b, "t", last)
 	got, err, _ = again()
 	require.NoError(t, err)
 	assert.Equal(t, overflow, got.ID)
@@ -214,7 +214,7 @@ func TestMemoryBrokerForgetsIdleTopics(t *testing.T) {
 			_, _, ok := next()
 			assert.False(t, ok)
 		}()
-		waitFor(t, "subscribed", func() bool { return b.SubscriberCount("t") == 1 })
+		pollUntil(t, "subscribed", func() bool { return b.SubscriberCount("t") == 1 })
 		cancel()
 		<-done
 		assert.Equal(t, 0, b.TopicCount())
@@ -233,9 +233,9 @@ func TestMemoryBrokerForgetsIdleTopics(t *testing.T) {
 			}
 		}()
 		defer func() { cancel(); <-done }()
-		waitFor(t, "subscribed", func() bool { return b.SubscriberCount("kept") == 1 })
+		pollUntil(t, "subscribed", func() bool { return b.SubscriberCount("kept") == 1 })
 
-		waitFor(t, "topic t forgotten, topic kept's history expired", func() bool {
+		pollUntil(t, "topic t forgotten, topic kept's history expired", func() bool {
 			return b.TopicCount() == 1 && b.KeptCount("kept") == 0
 		})
 		assert.Equal(t, 1, b.SubscriberCount("kept"), "the subscribed topic was forgotten")
@@ -243,7 +243,7 @@ func TestMemoryBrokerForgetsIdleTopics(t *testing.T) {
 		// Event b is gone with the topic: resuming from before it is a
 		// reset, even though the topic is new.
 		c := mustPublish(t, b, "t", "c")
-		next := pull(t, b, "t", a)
+		next := pullSubscription(t, b, "t", a)
 		first, err, _ := next()
 		require.NoError(t, err)
 		assert.Equal(t, sseview.ResetEventType, first.Type)
@@ -264,10 +264,10 @@ func TestMemoryBrokerResumeAfterForgottenTopicNeedsNoReset(t *testing.T) {
 	b := &sseview.MemoryBroker{MaxAge: 200 * time.Millisecond}
 	mustPublish(t, b, "t", "a")
 	newest := mustPublish(t, b, "t", "b")
-	waitFor(t, "topic forgotten", func() bool { return b.TopicCount() == 0 })
+	pollUntil(t, "topic forgotten", func() bool { return b.TopicCount() == 0 })
 	c := mustPublish(t, b, "t", "c")
 	// The client had everything up to b: nothing it lacks was lost.
-	next := pull(t, b, "t", newest)
+	next := pullSubscription(t, b, "t", newest)
 	first, err, _ := next()
 	require.NoError(t, err)
 	assert.Equal(t, sseview.Text{ID: c, Data: "c"}, first)
@@ -281,11 +281,11 @@ func TestMemoryBrokerForgottenTopicsDoNotResetOthers(t *testing.T) {
 	}
 	last := mustPublish(t, b, "quiet", "the last of a quiet topic")
 	mustPublish(t, b, other, "newer, on another topic")
-	waitFor(t, "both topics forgotten", func() bool { return b.TopicCount() == 0 })
+	pollUntil(t, "both topics forgotten", func() bool { return b.TopicCount() == 0 })
 
 	// The client of the quiet topic had everything: it gets no reset.
 	mustPublish(t, b, "quiet", "after")
-	next := pull(t, b, "quiet", last)
+	next := pullSubscription(t, b, "quiet", last)
 	first, err, _ := next()
 	require.NoError(t, err)
 	assert.Equal(t, "after", first.Data)
@@ -346,5 +346,5 @@ func TestMemoryBrokerConcurrentChurn(t *testing.T) {
 	pubs.Wait()
 	allPublished()
 	subs.Wait()
-	waitFor(t, "every topic forgotten", func() bool { return b.TopicCount() == 0 })
+	pollUntil(t, "every topic forgotten", func() bool { return b.TopicCount() == 0 })
 }

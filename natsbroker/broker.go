@@ -1,0 +1,602 @@
+// Package natsbroker is an [sseview.Broker] on NATS JetStream, for running
+// several server instances that share their topics: an event published
+// through one instance reaches the subscribers of every instance, and a
+// client that reconnects to another instance with its Last-Event-ID resumes
+// with nothing lost and nothing repeated.
+//
+// Topics are subjects of one stream ("<SubjectPrefix>.<topic>"); an event's
+// id is its stream sequence, in decimal. Each instance keeps one live
+// JetStream consumer per topic that has local subscribers and fans its
+// messages out to them, so a thousand subscribers to one topic cost one
+// consumer, not a thousand. A subscriber that resumes from a Last-Event-ID
+// first reads the events it missed with an ordered consumer of its own, then
+// switches to the shared live feed at the exact sequence where its catch-up
+// ended.
+//
+// It lives in its own module so that users of the in-memory broker never
+// download NATS.
+//
+// # When NATS is down
+//
+// The nats.go client reconnects by itself (see nats.MaxReconnects and
+// nats.ReconnectWait on the connection you pass). While it is disconnected,
+// Publish fails and subscribers receive nothing, but they stay connected.
+// After the reconnection each topic's live consumer is recreated from the
+// sequence after the last one it delivered, so subscribers get every event
+// published since, in order, without a duplicate. With the default file
+// storage the stream, and so the history, survives a restart of the NATS
+// server. When the connection is closed for good, every subscription ends
+// with an error wrapping [ErrConnClosed]; its client reconnects (to an
+// instance that still has NATS) and resumes from its Last-Event-ID.
+package natsbroker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sseview/sseview/sseview"
+)
+
+// Config configures a [Broker]. Its zero value gives the documented
+// defaults. Every instance sharing a stream should use the same Stream,
+// SubjectPrefix and history limits: the last one started wins the stream's
+// configuration.
+type Config struct {
+	// Stream is the name of the JetStream stream holding the events. It is
+	// created, or updated to this configuration, by [New]. Empty means
+	// "SSEVIEW".
+	Stream string
+
+	// SubjectPrefix is put before each topic to make its subject:
+	// topic "room.42" is subject "sseview.room.42", and the stream captures
+	// "sseview.>". It must be one or more NATS subject tokens. Empty means
+	// "sseview".
+	SubjectPrefix string
+
+	// MaxEvents is how many events are kept per topic for resume (the
+	// stream's MaxMsgsPerSubject). Zero means 1000; negative means no limit.
+	MaxEvents int
+
+	// MaxAge is how long an event is kept for resume. Zero means 1 hour;
+	// negative means no age limit.
+	MaxAge time.Duration
+
+	// QueueLen is how many events a subscriber may fall behind the live
+	// feed before it is dropped with [sseview.ErrSlowSubscriber]. Zero
+	// means 256.
+	QueueLen int
+
+	// MemoryStorage keeps the stream in the NATS server's memory instead of
+	// on disk: faster, but the history is lost when the server restarts.
+	MemoryStorage bool
+
+	// Replicas is the stream's replication factor in a NATS cluster. Zero
+	// means 1.
+	Replicas int
+
+	// Logger receives messages on the stream that are not events and the
+	// live consumers' connection troubles. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+const (
+	defaultStream    = "SSEVIEW"
+	defaultPrefix    = "sseview"
+	defaultMaxEvents = 1000
+	defaultMaxAge    = time.Hour
+	defaultQueueLen  = 256
+
+	// Message headers carrying an event's fields; the data is the payload
+	// and the id is the stream sequence, assigned by the server.
+	typeHeader  = "Sseview-Type"
+	retryHeader = "Sseview-Retry"
+)
+
+var (
+	// ErrInvalidTopic is wrapped by the error of a topic that is not one or
+	// more NATS subject tokens.
+	ErrInvalidTopic = errors.New("natsbroker: invalid topic")
+
+	// ErrClosed ends the subscriptions of a [Broker] that was closed, and
+	// is returned by its Publish.
+	ErrClosed = errors.New("natsbroker: broker closed")
+
+	// ErrConnClosed ends the subscriptions of a broker whose NATS
+	// connection was closed for good.
+	ErrConnClosed = errors.New("natsbroker: NATS connection closed")
+)
+
+// Broker is an [sseview.Broker] on a NATS JetStream stream. Create it with
+// [New]; it is safe for concurrent use.
+type Broker struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	name    string
+	prefix  string
+	queue   int
+	logger  *slog.Logger
+	mu      sync.Mutex
+	hubs    map[string]*hub // by subject; a hub exists while it has users
+	closed  bool
+	closing chan struct{}
+}
+
+var _ sseview.Broker = (*Broker)(nil)
+
+// New creates or updates the stream described by cfg on the JetStream of
+// nc and returns a broker using it. The broker does not own nc: close the
+// broker before closing the connection.
+func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
+	if nc == nil {
+		return nil, errors.New("natsbroker: nil NATS connection")
+	}
+	name := cmp(cfg.Stream, defaultStream)
+	prefix := cmp(cfg.SubjectPrefix, defaultPrefix)
+	if err := checkSubject(prefix); err != nil {
+		return nil, fmt.Errorf("natsbroker: Config.SubjectPrefix: %w", err)
+	}
+	maxEvents := int64(defaultMaxEvents)
+	if cfg.MaxEvents != 0 {
+		maxEvents = max(int64(cfg.MaxEvents), -1)
+	}
+	maxAge := defaultMaxAge
+	if cfg.MaxAge < 0 {
+		maxAge = 0 // JetStream's "no limit"
+	} else if cfg.MaxAge > 0 {
+		maxAge = cfg.MaxAge
+	}
+	queue := defaultQueueLen
+	if cfg.QueueLen > 0 {
+		queue = cfg.QueueLen
+	}
+	storage := jetstream.FileStorage
+	if cfg.MemoryStorage {
+		storage = jetstream.MemoryStorage
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("natsbroker: %w", err)
+	}
+	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:              name,
+		Description:       "sseview events, one subject per topic",
+		Subjects:          []string{prefix + ".>"},
+		Retention:         jetstream.LimitsPolicy,
+		Discard:           jetstream.DiscardOld,
+		MaxMsgsPerSubject: maxEvents,
+		MaxMsgs:           -1,
+		MaxBytes:          -1,
+		MaxAge:            maxAge,
+		Storage:           storage,
+		Replicas:          max(cfg.Replicas, 1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsbroker: stream %s: %w", name, err)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Broker{
+		nc:      nc,
+		js:      js,
+		stream:  stream,
+		name:    name,
+		prefix:  prefix,
+		queue:   queue,
+		logger:  logger,
+		hubs:    make(map[string]*hub),
+		closing: make(chan struct{}),
+	}, nil
+}
+
+func cmp(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Close ends every subscription with [ErrClosed] and stops the live
+// consumers. The stream and its history stay on the NATS server. Close is
+// safe to call more than once.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	close(b.closing)
+	hubs := make([]*hub, 0, len(b.hubs))
+	for subj, h := range b.hubs {
+		hubs = append(hubs, h)
+		delete(b.hubs, subj)
+	}
+	b.mu.Unlock()
+	for _, h := range hubs {
+		h.fail(ErrClosed)
+	}
+	return nil
+}
+
+// Publish stores e in the stream under the topic's subject and returns its
+// stream sequence as the id. It waits for JetStream's acknowledgement, not
+// for subscribers. e is validated as [sseview.Encode] does; its id is
+// ignored.
+func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (string, error) {
+	subj, err := b.subject(topic)
+	if err != nil {
+		return "", err
+	}
+	enc, err := sseview.Encode(e)
+	if err != nil {
+		return "", fmt.Errorf("natsbroker: %w", err)
+	}
+	t, _ := enc.MarshalEvent()
+	msg := nats.NewMsg(subj)
+	if t.Type != "" {
+		msg.Header.Set(typeHeader, headerValue(t.Type))
+	}
+	if t.Retry > 0 {
+		msg.Header.Set(retryHeader, strconv.FormatInt(t.Retry.Milliseconds(), 10))
+	}
+	msg.Data = []byte(t.Data)
+	select {
+	case <-b.closing:
+		return "", ErrClosed
+	default:
+	}
+	ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(b.name))
+	if err != nil {
+		return "", fmt.Errorf("natsbroker: publish to %s: %w", subj, err)
+	}
+	return strconv.FormatUint(ack.Sequence, 10), nil
+}
+
+// decode turns a stream message into the event subscribers receive, with
+// its sequence as the id. Messages published by something other than
+// [Broker.Publish] are events too: the payload is the data, and the type
+// and retry come from the headers when they are there.
+func decode(subj string, seq uint64, hdr nats.Header, data []byte) (*sseview.Encoded, error) {
+	t := sseview.Text{ID: strconv.FormatUint(seq, 10), Data: string(data)}
+	if v := hdr.Get(typeHeader); v != "" {
+		t.Type = v
+		if v[0] == '"' {
+			typ, err := strconv.Unquote(v)
+			if err != nil {
+				return nil, fmt.Errorf("natsbroker: message %d on %s: %s header %s is not a valid quoted string", seq, subj, typeHeader, v)
+			}
+			t.Type = typ
+		}
+	}
+	if v := hdr.Get(retryHeader); v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms < 0 {
+			return nil, fmt.Errorf("natsbroker: message %d on %s: %s header %q is not a number of milliseconds", seq, subj, retryHeader, v)
+		}
+		t.Retry = time.Duration(ms) * time.Millisecond
+	}
+	enc, err := sseview.Encode(t)
+	if err != nil {
+		return nil, fmt.Errorf("natsbroker: message %d on %s: %w", seq, subj, err)
+	}
+	return enc, nil
+}
+
+// headerValue returns v as it is when a header carries it unchanged, and
+// quoted otherwise: header parsing trims spaces around a value, and an event
+// type must arrive exactly as it was published.
+func headerValue(v string) string {
+	if v[0] == '"' || v[0] == ' ' || v[0] == '\t' || strings.TrimSpace(v) != v || strings.ContainsFunc(v, func(r rune) bool {
+		return r < ' ' || r == 0x7f || r >= utf8.RuneSelf
+	}) {
+		return strconv.Quote(v)
+	}
+	return v
+}
+
+// subject maps a topic to its subject.
+func (b *Broker) subject(topic string) (string, error) {
+	if err := checkSubject(topic); err != nil {
+		return "", fmt.Errorf("%w %q: %w", ErrInvalidTopic, topic, err)
+	}
+	return b.prefix + "." + topic, nil
+}
+
+// checkSubject accepts one or more dot-separated tokens of printable ASCII
+// without the wildcards. Anything else is refused, never rewritten: two
+// topics must never map to one subject.
+func checkSubject(s string) error {
+	if s == "" {
+		return errors.New("empty")
+	}
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if i == start {
+				return fmt.Errorf("empty token at byte %d", i)
+			}
+			start = i + 1
+			continue
+		}
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == '*' || c == '>' {
+			return fmt.Errorf("byte %q at %d is not allowed in a NATS subject token", c, i)
+		}
+	}
+	return nil
+}
+
+// Subscribe implements [sseview.Broker.Subscribe]. lastEventID is resumed
+// from when it is the sequence of an event of the topic still in the
+// stream, or a sequence after the topic's newest event; a malformed id, an
+// id from the future and an id whose event is gone all get the reset event,
+// whose id is the topic's newest event kept (or, when the topic keeps
+// nothing, the stream's last sequence).
+//
+// The first use of a topic on this instance creates its live consumer,
+// which is deleted when its last local subscriber leaves. Errors talking to
+// NATS while starting end the subscription with that error.
+func (b *Broker) Subscribe(ctx context.Context, topic, lastEventID string) iter.Seq2[sseview.Event, error] {
+	return func(yield func(sseview.Event, error) bool) {
+		yield = connClosedErrors(yield)
+		subj, err := b.subject(topic)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		h, err := b.acquire(ctx, subj)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		defer b.release(ctx, h)
+		s := newSubscriber(b.queue, lastEventID != "")
+		start := h.add(s)
+		defer h.remove(s)
+
+		pos := start
+		if lastEventID != "" {
+			var ok bool
+			pos, ok = b.catchUp(ctx, subj, s, start, lastEventID, yield)
+			if !ok {
+				return
+			}
+		}
+		for {
+			items, err := s.take(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					yield(nil, err)
+				}
+				return
+			}
+			for _, it := range items {
+				if it.seq <= pos {
+					continue // already delivered by the catch-up
+				}
+				if !yield(it.ev, nil) {
+					return
+				}
+				pos = it.seq
+			}
+		}
+	}
+}
+
+// connClosedErrors wraps yield so that every error caused by a connection
+// closed for good, whichever call met it, is an [ErrConnClosed].
+func connClosedErrors(yield func(sseview.Event, error) bool) func(sseview.Event, error) bool {
+	return func(ev sseview.Event, err error) bool {
+		if err != nil && !errors.Is(err, ErrConnClosed) &&
+			(errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrConnectionClosed)) {
+			err = fmt.Errorf("%w: %w", ErrConnClosed, err)
+		}
+		return yield(ev, err)
+	}
+}
+
+// catchUp delivers the events after lastEventID that the live feed will
+// not: those up to start (the live feed's position when s joined it), and
+// any the live feed had to drop from s's buffer while it was catching up.
+// It returns the sequence of the last event delivered; false means the
+// subscription is over.
+func (b *Broker) catchUp(ctx context.Context, subj string, s *subscriber, start uint64, lastEventID string,
+	yield func(sseview.Event, error) bool) (uint64, bool) {
+	pos, kept, reset, err := b.resumePoint(ctx, subj, lastEventID)
+	if err != nil {
+		yield(nil, err)
+		return 0, false
+	}
+	if reset != nil && !yield(reset, nil) {
+		return 0, false
+	}
+	delivered := false
+	for {
+		target := s.catchUpTarget(start, pos)
+		if target == 0 {
+			break
+		}
+		last, n, stopped, err := b.read(ctx, subj, pos, target, yield)
+		if stopped {
+			return 0, false
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				yield(nil, err)
+			}
+			return 0, false
+		}
+		delivered = delivered || n > 0
+		if last < target {
+			// The stream no longer holds events up to the target: they were
+			// removed while this subscriber was reading. Its client resumes
+			// from what it has and gets a reset if that is gone too.
+			yield(nil, sseview.ErrSlowSubscriber)
+			return 0, false
+		}
+		pos = last
+	}
+	if kept && delivered {
+		// Events are removed oldest first, so while the event the client
+		// had is still in the stream, none after it went missing during
+		// the catch-up.
+		n, _ := strconv.ParseUint(lastEventID, 10, 64)
+		ok, err := b.isEventOf(ctx, subj, n)
+		if err != nil {
+			if ctx.Err() == nil {
+				yield(nil, err)
+			}
+			return 0, false
+		}
+		if !ok {
+			yield(nil, sseview.ErrSlowSubscriber)
+			return 0, false
+		}
+	}
+	return pos, true
+}
+
+// resumePoint decides where a subscription with lastEventID starts. kept
+// says the id is an event of the topic still in the stream; a non-nil reset
+// is the reset event to send first.
+func (b *Broker) resumePoint(ctx context.Context, subj, lastEventID string) (pos uint64, kept bool, reset sseview.Event, err error) {
+	n, perr := strconv.ParseUint(lastEventID, 10, 64)
+	if perr == nil && n > 0 && strconv.FormatUint(n, 10) == lastEventID {
+		ok, err := b.isEventOf(ctx, subj, n)
+		if err != nil {
+			return 0, false, nil, err
+		}
+		if ok {
+			return n, true, nil, nil
+		}
+	}
+	newest, err := b.newest(ctx, subj)
+	if err != nil {
+		return 0, false, nil, err
+	}
+	var streamLast uint64
+	if newest == 0 || (perr == nil && n > newest) {
+		info, err := b.stream.Info(ctx)
+		if err != nil {
+			return 0, false, nil, fmt.Errorf("natsbroker: stream %s: %w", b.name, err)
+		}
+		streamLast = info.State.LastSeq
+	}
+	// Nothing of the topic after n can have been removed while its newest
+	// event kept is before n: removal goes oldest first.
+	if perr == nil && newest != 0 && n > newest && n <= streamLast {
+		return n, false, nil, nil
+	}
+	id := newest
+	if id == 0 {
+		id = streamLast
+	}
+	enc, err := sseview.Encode(sseview.Text{Type: sseview.ResetEventType, ID: strconv.FormatUint(id, 10)})
+	if err != nil {
+		return 0, false, nil, err
+	}
+	return id, false, enc, nil
+}
+
+// isEventOf reports whether the stream still holds message seq and it is
+// on subj.
+func (b *Broker) isEventOf(ctx context.Context, subj string, seq uint64) (bool, error) {
+	m, err := b.stream.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("natsbroker: get message %d: %w", seq, err)
+	}
+	return m.Subject == subj, nil
+}
+
+// newest returns the sequence of subj's newest message in the stream, 0 if
+// it has none.
+func (b *Broker) newest(ctx context.Context, subj string) (uint64, error) {
+	m, err := b.stream.GetLastMsgForSubject(ctx, subj)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("natsbroker: last message on %s: %w", subj, err)
+	}
+	return m.Sequence, nil
+}
+
+// read delivers subj's events after pos with an ordered consumer, until
+// one at or after target or the end of the stream. It returns the sequence
+// of the last event read and how many there were; stopped means yield
+// returned false.
+func (b *Broker) read(ctx context.Context, subj string, pos, target uint64,
+	yield func(sseview.Event, error) bool) (last uint64, n int, stopped bool, err error) {
+	last = pos
+	cons, err := b.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects:    []string{subj},
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       pos + 1,
+		InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return last, 0, false, fmt.Errorf("natsbroker: catch-up consumer on %s: %w", subj, err)
+	}
+	defer b.deleteConsumer(ctx, cons)
+	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
+		return last, 0, false, nil
+	}
+	msgs, err := cons.Messages()
+	if err != nil {
+		return last, 0, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
+	}
+	defer msgs.Stop()
+	for last < target {
+		msg, err := msgs.Next(jetstream.NextContext(ctx))
+		if err == nil {
+			var md *jetstream.MsgMetadata
+			if md, err = msg.Metadata(); err == nil {
+				seq := md.Sequence.Stream
+				ev, derr := decode(subj, seq, msg.Headers(), msg.Data())
+				if derr != nil {
+					b.logger.ErrorContext(ctx, "natsbroker: skipping a message that is not an event", "err", derr)
+				} else if !yield(ev, nil) {
+					return seq, n, true, nil
+				}
+				n++
+				last = seq
+				if md.NumPending == 0 {
+					break
+				}
+				continue
+			}
+		}
+		return last, n, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
+	}
+	return last, n, false, nil
+}
+
+// deleteConsumer removes an ordered consumer from the server now rather
+// than at its inactivity threshold. It is best effort: a failure leaves it
+// to the threshold.
+func (b *Broker) deleteConsumer(ctx context.Context, cons jetstream.Consumer) {
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = b.js.DeleteConsumer(ctx, b.name, info.Name)
+}

@@ -1,0 +1,461 @@
+package natsbroker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/sseview/sseview/natsbroker"
+	"github.com/sseview/sseview/natsbroker/internal/natstest"
+	"github.com/sseview/sseview/sseview"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const wait = 10 * time.Second
+
+func newBroker(t *testing.T, srv *natstest.Server, cfg natsbroker.Config) *natsbroker.Broker {
+	t.Helper()
+	nc := srv.Connect(t)
+	b, err := natsbroker.New(t.Context(), nc, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, b.Close()) })
+	return b
+}
+
+// sub runs a subscription on its own goroutine and hands each element over
+// unbuffered, so a test that stops reading makes the subscriber slow.
+type sub struct {
+	t      *testing.T
+	out    chan result
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type result struct {
+	ev  sseview.Text
+	err error
+}
+
+func subscribe(t *testing.T, b sseview.Broker, topic, last string) *sub {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	s := &sub{t: t, out: make(chan result), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for ev, err := range b.Subscribe(ctx, topic, last) {
+			r := result{err: err}
+			if err == nil {
+				r.ev, r.err = ev.MarshalEvent()
+			}
+			select {
+			case s.out <- r:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	t.Cleanup(s.stop)
+	return s
+}
+
+// stop cancels the subscription and waits until its iterator returned.
+func (s *sub) stop() {
+	s.cancel()
+	<-s.done
+}
+
+func (s *sub) next() sseview.Text {
+	s.t.Helper()
+	r := s.nextResult()
+	require.NoError(s.t, r.err)
+	return r.ev
+}
+
+func (s *sub) nextResult() result {
+	s.t.Helper()
+	select {
+	case r := <-s.out:
+		return r
+	case <-s.done:
+		s.t.Fatal("subscription ended")
+	case <-time.After(wait):
+		s.t.Fatal("no event in time")
+	}
+	return result{}
+}
+
+func publish(t *testing.T, b sseview.Broker, topic string, data string) string {
+	t.Helper()
+	id, err := b.Publish(t.Context(), topic, sseview.Text{Type: "t", Data: data})
+	require.NoError(t, err)
+	return id
+}
+
+func TestPublishAssignsIncreasingIDs(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
+	prev := uint64(0)
+	for i := range 5 {
+		id := publish(t, b, "a", strconv.Itoa(i))
+		n, err := strconv.ParseUint(id, 10, 64)
+		require.NoError(t, err, "id %q", id)
+		assert.Equal(t, strconv.FormatUint(n, 10), id, "plain decimal")
+		assert.Greater(t, n, prev)
+		prev = n
+		// Another topic shares the stream's sequence; ids still increase.
+		publish(t, b, "b", "x")
+	}
+}
+
+func TestEventFieldsTravelExactly(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
+	cases := []sseview.Text{
+		{Data: "plain message"},
+		{Type: "weather", Data: `{"t":21.5}`},
+		{Type: " padded type ", Data: " padded data "},
+		{Type: `"quoted"`, Data: "line 1\nline 2\n"},
+		{Type: "ünïcode ☂", Data: "ünïcode"},
+		{Type: "tab\there", Data: ""},
+		{Type: "r", Data: "x", Retry: 1500 * time.Millisecond},
+		{Data: "nul\x00inside"},
+	}
+	marker := publish(t, b, "fields", "marker")
+	s := subscribe(t, b, "fields", marker)
+	for _, want := range cases {
+		id, err := b.Publish(t.Context(), "fields", sseview.Text{Type: want.Type, Data: want.Data, Retry: want.Retry, ID: "ignored"})
+		require.NoError(t, err)
+		want.ID = id
+		assert.Equal(t, want, s.next())
+	}
+}
+
+func TestPublishRefuses(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
+	for _, topic := range []string{"", "a..b", ".a", "a.", "a b", "a.*", ">", "a.>", "tab\t", "ü", "a\x00"} {
+		t.Run("topic "+strconv.Quote(topic), func(t *testing.T) {
+			_, err := b.Publish(t.Context(), topic, sseview.Text{Data: "x"})
+			require.ErrorIs(t, err, natsbroker.ErrInvalidTopic)
+			assert.Contains(t, err.Error(), "natsbroker: ")
+			for ev, err := range b.Subscribe(t.Context(), topic, "") {
+				assert.Nil(t, ev)
+				assert.ErrorIs(t, err, natsbroker.ErrInvalidTopic)
+			}
+		})
+	}
+	for name, ev := range map[string]sseview.Event{
+		"comment":       sseview.Comment("c"),
+		"nil":           nil,
+		"CR in type":    sseview.Text{Type: "a\rb"},
+		"invalid UTF-8": sseview.Text{Data: "\xff"},
+		"bad JSON":      sseview.JSON{Data: func() {}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := b.Publish(t.Context(), "ok", ev)
+			require.ErrorIs(t, err, sseview.ErrInvalidEvent)
+			assert.Contains(t, err.Error(), "natsbroker: ")
+		})
+	}
+	for _, topic := range []string{"a.b.c", "room-1_x", "A.Z.0.9"} {
+		_, err := b.Publish(t.Context(), topic, sseview.Text{Data: "x"})
+		assert.NoError(t, err, topic)
+	}
+}
+
+func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
+	publish(t, b, "live", "before")
+	s := subscribe(t, b, "live", "")
+	// The subscription joins the feed at some point while events are being
+	// published; from the first event it gets, it must get every later one.
+	ctx, cancel := context.WithCancel(t.Context())
+	published := make(chan string, 1000)
+	go func() {
+		defer close(published)
+		for i := 0; i < 1000 && ctx.Err() == nil; i++ {
+			id, err := b.Publish(ctx, "live", sseview.Text{Data: strconv.Itoa(i)})
+			if err != nil {
+				return
+			}
+			published <- id
+		}
+	}()
+	first := s.next()
+	cancel()
+	var ids []string
+	for id := range published {
+		ids = append(ids, id)
+	}
+	i := 0
+	for i < len(ids) && ids[i] != first.ID {
+		i++
+	}
+	require.Less(t, i, len(ids), "the first event received was published")
+	for _, id := range ids[i+1:] {
+		assert.Equal(t, id, s.next().ID)
+	}
+}
+
+func TestResume(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
+	var ids, data []string
+	for i := range 5 {
+		ids = append(ids, publish(t, b, "r", strconv.Itoa(i)))
+		data = append(data, strconv.Itoa(i))
+		publish(t, b, "other", "x")
+	}
+	otherNewest := publish(t, b, "other", "newest")
+	for i, last := range ids {
+		t.Run("after "+last, func(t *testing.T) {
+			s := subscribe(t, b, "r", last)
+			for j := i + 1; j < len(ids); j++ {
+				ev := s.next()
+				assert.Equal(t, ids[j], ev.ID)
+				assert.Equal(t, data[j], ev.Data)
+			}
+			live := publish(t, b, "r", "live "+last)
+			ids = append(ids, live)
+			data = append(data, "live "+last)
+			assert.Equal(t, live, s.next().ID)
+		})
+	}
+	t.Run("id of another topic after the newest event", func(t *testing.T) {
+		// Nothing of the topic can have been lost after it: no reset.
+		s := subscribe(t, b, "r", otherNewest)
+		live := publish(t, b, "r", "live")
+		assert.Equal(t, live, s.next().ID)
+	})
+}
+
+func TestResetEvent(t *testing.T) {
+	srv := natstest.Start(t)
+	b := newBroker(t, srv, natsbroker.Config{MaxEvents: 3})
+	var ids []string
+	for i := range 6 {
+		ids = append(ids, publish(t, b, "h", strconv.Itoa(i)))
+		publish(t, b, "other", "x")
+	}
+	t.Run("kept id resumes", func(t *testing.T) {
+		s := subscribe(t, b, "h", ids[4])
+		assert.Equal(t, ids[5], s.next().ID)
+	})
+	newest := ids[len(ids)-1]
+	cases := map[string]string{
+		"evicted":             ids[1],
+		"just before history": ids[2], // kept: ids[3..5]; ids[2] itself is gone
+		"malformed":           "abc",
+		"leading zero":        "0" + ids[4],
+		"zero":                "0",
+		"negative":            "-1",
+		"future":              "999999",
+	}
+	// An id of another topic before the topic's newest event is not an id
+	// of this topic's history.
+	otherID, err := strconv.ParseUint(ids[4], 10, 64)
+	require.NoError(t, err)
+	cases["other topic's id"] = strconv.FormatUint(otherID+1, 10)
+	for name, last := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := subscribe(t, b, "h", last)
+			reset := s.next()
+			assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: newest}, reset)
+			live := publish(t, b, "h", "after reset")
+			assert.Equal(t, live, s.next().ID)
+			newest = live
+		})
+	}
+	t.Run("empty topic", func(t *testing.T) {
+		s := subscribe(t, b, "never", ids[0])
+		reset := s.next()
+		assert.Equal(t, sseview.ResetEventType, reset.Type)
+		assert.NotEmpty(t, reset.ID)
+		live := publish(t, b, "never", "first")
+		assert.Equal(t, live, s.next().ID)
+	})
+}
+
+func TestSlowSubscriberIsDropped(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{QueueLen: 4})
+	marker := publish(t, b, "slow", "marker")
+	slow := subscribe(t, b, "slow", marker)
+	fast := subscribe(t, b, "slow", marker)
+	first := publish(t, b, "slow", "0")
+	require.Equal(t, first, slow.next().ID) // past the catch-up, on the live queue
+	require.Equal(t, first, fast.next().ID)
+	// The slow subscriber's reader stops; the fast one keeps up.
+	for i := 1; i < 20; i++ {
+		id := publish(t, b, "slow", strconv.Itoa(i))
+		assert.Equal(t, id, fast.next().ID, "a slow subscriber does not hold up the others")
+	}
+	var err error
+	for err == nil {
+		err = slow.nextResult().err
+	}
+	assert.ErrorIs(t, err, sseview.ErrSlowSubscriber)
+}
+
+func TestCatchUpWhileLiveOverflows(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{QueueLen: 2})
+	var want []string
+	for i := range 200 {
+		want = append(want, publish(t, b, "c", strconv.Itoa(i)))
+	}
+	last := want[0]
+	want = want[1:]
+	more := make(chan string, 100)
+	go func() {
+		defer close(more)
+		for i := range 100 {
+			id, err := b.Publish(t.Context(), "c", sseview.Text{Data: strconv.Itoa(200 + i)})
+			if err != nil {
+				return
+			}
+			more <- id
+		}
+	}()
+	// The subscriber reads its catch-up while live events overflow its tiny
+	// queue: it reads those from the stream too. When it is dropped as slow
+	// it resumes from the last id it got, as a client would, and in the end
+	// it has every event exactly once, in order.
+	var got []string
+	for len(got) < len(want)+100 {
+		s := subscribe(t, b, "c", last)
+		for {
+			r := s.nextResult()
+			if errors.Is(r.err, sseview.ErrSlowSubscriber) {
+				break
+			}
+			require.NoError(t, r.err)
+			got = append(got, r.ev.ID)
+			last = r.ev.ID
+			if len(got) == len(want)+100 {
+				break
+			}
+		}
+		s.stop()
+	}
+	for id := range more {
+		want = append(want, id)
+	}
+	assert.Equal(t, want, got)
+}
+
+func TestManyTopics(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
+	const n = 40
+	subs := make([]*sub, n)
+	for i := range n {
+		topic := fmt.Sprintf("room.%d", i)
+		subs[i] = subscribe(t, b, topic, publish(t, b, topic, "marker"))
+	}
+	for round := range 3 {
+		for i := range n {
+			publish(t, b, fmt.Sprintf("room.%d", i), fmt.Sprintf("%d/%d", i, round))
+		}
+	}
+	for round := range 3 {
+		for i, s := range subs {
+			assert.Equal(t, fmt.Sprintf("%d/%d", i, round), s.next().Data)
+		}
+	}
+	assert.Equal(t, n, b.Feeds())
+}
+
+func TestLeavingFreesEverything(t *testing.T) {
+	srv := natstest.Start(t)
+	b := newBroker(t, srv, natsbroker.Config{})
+	marker := publish(t, b, "f", "marker")
+	var subs []*sub
+	for range 5 {
+		subs = append(subs, subscribe(t, b, "f", marker))
+	}
+	id := publish(t, b, "f", "x")
+	for _, s := range subs {
+		require.Equal(t, id, s.next().ID)
+	}
+	n, feed := b.Subscribers("f")
+	assert.True(t, feed)
+	assert.Equal(t, 5, n)
+	for _, s := range subs[1:] {
+		s.stop()
+	}
+	n, _ = b.Subscribers("f")
+	assert.Equal(t, 1, n)
+	subs[0].stop()
+	_, feed = b.Subscribers("f")
+	assert.False(t, feed, "the last subscriber's leaving stops the feed")
+	assert.Zero(t, b.Feeds())
+
+	// Nothing is left on the server either: every consumer was deleted.
+	nc := srv.Connect(t)
+	info := streamInfo(t, nc)
+	assert.Zero(t, info.State.Consumers)
+}
+
+func TestCloseEndsSubscriptions(t *testing.T) {
+	srv := natstest.Start(t)
+	nc := srv.Connect(t)
+	b, err := natsbroker.New(t.Context(), nc, natsbroker.Config{})
+	require.NoError(t, err)
+	marker := publish(t, b, "x", "m")
+	s := subscribe(t, b, "x", marker)
+	id := publish(t, b, "x", "1")
+	require.Equal(t, id, s.next().ID)
+	require.NoError(t, b.Close())
+	require.NoError(t, b.Close())
+	assert.ErrorIs(t, s.nextResult().err, natsbroker.ErrClosed)
+	_, err = b.Publish(t.Context(), "x", sseview.Text{})
+	assert.ErrorIs(t, err, natsbroker.ErrClosed)
+	for _, err := range b.Subscribe(t.Context(), "x", "") {
+		assert.ErrorIs(t, err, natsbroker.ErrClosed)
+	}
+}
+
+func TestConnectionClosedEndsSubscriptions(t *testing.T) {
+	srv := natstest.Start(t)
+	nc := srv.Connect(t)
+	b, err := natsbroker.New(t.Context(), nc, natsbroker.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	marker := publish(t, b, "x", "m")
+	s := subscribe(t, b, "x", marker)
+	id := publish(t, b, "x", "1")
+	require.Equal(t, id, s.next().ID)
+	nc.Close()
+	r := s.nextResult()
+	assert.ErrorIs(t, r.err, natsbroker.ErrConnClosed)
+}
+
+func TestNewValidates(t *testing.T) {
+	srv := natstest.Start(t)
+	nc := srv.Connect(t)
+	_, err := natsbroker.New(t.Context(), nil, natsbroker.Config{})
+	assert.ErrorContains(t, err, "natsbroker: ")
+	_, err = natsbroker.New(t.Context(), nc, natsbroker.Config{SubjectPrefix: "a.*"})
+	assert.ErrorContains(t, err, "natsbroker: Config.SubjectPrefix")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = natsbroker.New(ctx, nc, natsbroker.Config{})
+	assert.True(t, errors.Is(err, context.Canceled), "%v", err)
+}
+
+func streamInfo(t *testing.T, nc *nats.Conn) *jetstream.StreamInfo {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	st, err := js.Stream(t.Context(), "SSEVIEW")
+	require.NoError(t, err)
+	info, err := st.Info(t.Context())
+	require.NoError(t, err)
+	return info
+}

@@ -112,6 +112,10 @@ var (
 	// is returned by its Publish.
 	ErrClosed = errors.New("natsbroker: broker closed")
 
+	// ErrNotConnected is wrapped by the error of a Publish while the NATS
+	// connection is down (reconnecting).
+	ErrNotConnected = errors.New("natsbroker: not connected to NATS")
+
 	// ErrConnClosed ends the subscriptions of a broker whose NATS
 	// connection was closed for good.
 	ErrConnClosed = errors.New("natsbroker: NATS connection closed")
@@ -236,6 +240,12 @@ func (b *Broker) Close() error {
 // stream sequence as the id. It waits for JetStream's acknowledgement, not
 // for subscribers. e is validated as [sseview.Encode] does; its id is
 // ignored.
+//
+// While the connection is down, Publish fails at once with
+// [ErrNotConnected]. When the connection drops during the call, the error
+// does not prove the event was not stored: nats.go may send it after
+// reconnecting. Give the connection nats.ReconnectBufSize(-1) to rule that
+// out.
 func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (string, error) {
 	subj, err := b.subject(topic)
 	if err != nil {
@@ -258,6 +268,12 @@ func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (st
 	case <-b.closing:
 		return "", ErrClosed
 	default:
+	}
+	if !b.nc.IsConnected() {
+		// nats.go would hold the message in its reconnect buffer and send it
+		// after reconnecting, even once this call has returned an error: a
+		// caller that then publishes again would store the event twice.
+		return "", fmt.Errorf("natsbroker: publish to %s: %w", subj, ErrNotConnected)
 	}
 	ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(b.name))
 	if err != nil {

@@ -68,23 +68,26 @@ func (s *Server) Shutdown() {
 	s.srv = nil
 }
 
-// Restart shuts the server down and starts it again on the same port and
-// store directory, as an operator restarting NATS would.
-func (s *Server) Restart() {
+// Up starts a server that was shut down again, on the same port and store
+// directory, as an operator restarting NATS would.
+func (s *Server) Up() {
 	s.t.Helper()
-	s.Shutdown()
-	s.start()
+	if s.srv == nil {
+		s.start()
+	}
 }
 
-// Connect opens a client connection that retries fast and forever, closed
-// at t.Cleanup.
-func (s *Server) Connect(t testing.TB) *nats.Conn {
+// Connect opens a client connection that reconnects fast and forever, with
+// opts after those, closed at t.Cleanup.
+func (s *Server) Connect(t testing.TB, opts ...nats.Option) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(s.URL(),
-		nats.ReconnectWait(20*time.Millisecond),
+	opts = append([]nats.Option{
+		nats.ReconnectWait(20 * time.Millisecond),
 		nats.ReconnectJitter(0, 0),
 		nats.MaxReconnects(-1),
-		nats.Name(t.Name()))
+		nats.Name(t.Name()),
+	}, opts...)
+	nc, err := nats.Connect(s.URL(), opts...)
 	if err != nil {
 		t.Fatalf("natstest: connect: %v", err)
 	}

@@ -73,8 +73,8 @@ type Config struct {
 	MaxAge time.Duration
 
 	// QueueLen is how many events a subscriber may fall behind the live
-	// feed before it is dropped with [sseview.ErrSlowSubscriber]. Zero
-	// means 256.
+	// feed before it is dropped with [sseview.ErrSlowSubscriber]; its
+	// client then resumes from its Last-Event-ID. Zero means 256.
 	QueueLen int
 
 	// MemoryStorage keeps the stream in the NATS server's memory instead of
@@ -124,17 +124,18 @@ var (
 // Broker is an [sseview.Broker] on a NATS JetStream stream. Create it with
 // [New]; it is safe for concurrent use.
 type Broker struct {
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	stream  jetstream.Stream
-	name    string
-	prefix  string
-	queue   int
-	logger  *slog.Logger
-	mu      sync.Mutex
-	hubs    map[string]*hub // by subject; a hub exists while it has users
-	closed  bool
-	closing chan struct{}
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	stream    jetstream.Stream
+	name      string
+	prefix    string
+	queue     int
+	maxEvents int64 // 0 or less: no limit
+	logger    *slog.Logger
+	mu        sync.Mutex
+	hubs      map[string]*hub // by subject; a hub exists while it has users
+	closed    bool
+	closing   chan struct{}
 }
 
 var _ sseview.Broker = (*Broker)(nil)
@@ -194,15 +195,16 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		logger = slog.Default()
 	}
 	return &Broker{
-		nc:      nc,
-		js:      js,
-		stream:  stream,
-		name:    name,
-		prefix:  prefix,
-		queue:   queue,
-		logger:  logger,
-		hubs:    make(map[string]*hub),
-		closing: make(chan struct{}),
+		nc:        nc,
+		js:        js,
+		stream:    stream,
+		name:      name,
+		prefix:    prefix,
+		queue:     queue,
+		maxEvents: maxEvents,
+		logger:    logger,
+		hubs:      make(map[string]*hub),
+		closing:   make(chan struct{}),
 	}, nil
 }
 
@@ -376,7 +378,9 @@ func (b *Broker) Subscribe(ctx context.Context, topic, lastEventID string) iter.
 		}
 		h, err := b.acquire(ctx, subj)
 		if err != nil {
-			yield(nil, err)
+			if ctx.Err() == nil {
+				yield(nil, err)
+			}
 			return
 		}
 		defer b.release(ctx, h)
@@ -393,22 +397,20 @@ func (b *Broker) Subscribe(ctx context.Context, topic, lastEventID string) iter.
 			}
 		}
 		for {
-			items, err := s.take(ctx)
+			it, err := s.take(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
 					yield(nil, err)
 				}
 				return
 			}
-			for _, it := range items {
-				if it.seq <= pos {
-					continue // already delivered by the catch-up
-				}
-				if !yield(it.ev, nil) {
-					return
-				}
-				pos = it.seq
+			if it.seq <= pos {
+				continue // already delivered by the catch-up
 			}
+			if !yield(it.ev, nil) {
+				return
+			}
+			pos = it.seq
 		}
 	}
 }
@@ -467,11 +469,10 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *subscriber, start 
 		pos = last
 	}
 	if kept && delivered {
-		// Events are removed oldest first, so while the event the client
-		// had is still in the stream, none after it went missing during
-		// the catch-up.
-		n, _ := strconv.ParseUint(lastEventID, 10, 64)
-		ok, err := b.isEventOf(ctx, subj, n)
+		// If nothing after the client's id is missing now, nothing went
+		// missing while the catch-up was reading.
+		n, _ := parseID(lastEventID)
+		ok, err := b.unbroken(ctx, subj, n)
 		if err != nil {
 			if ctx.Err() == nil {
 				yield(nil, err)
@@ -487,12 +488,12 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *subscriber, start 
 }
 
 // resumePoint decides where a subscription with lastEventID starts. kept
-// says the id is an event of the topic still in the stream; a non-nil reset
-// is the reset event to send first.
+// says nothing of the topic after the id had been removed from the stream
+// when it looked; a non-nil reset is the reset event to send first.
 func (b *Broker) resumePoint(ctx context.Context, subj, lastEventID string) (pos uint64, kept bool, reset sseview.Event, err error) {
-	n, perr := strconv.ParseUint(lastEventID, 10, 64)
-	if perr == nil && n > 0 && strconv.FormatUint(n, 10) == lastEventID {
-		ok, err := b.isEventOf(ctx, subj, n)
+	n, parsed := parseID(lastEventID)
+	if parsed {
+		ok, err := b.unbroken(ctx, subj, n)
 		if err != nil {
 			return 0, false, nil, err
 		}
@@ -505,18 +506,20 @@ func (b *Broker) resumePoint(ctx context.Context, subj, lastEventID string) (pos
 		return 0, false, nil, err
 	}
 	var streamLast uint64
-	if newest == 0 || (perr == nil && n > newest) {
+	if newest == 0 || (parsed && n > newest) {
 		info, err := b.stream.Info(ctx)
 		if err != nil {
 			return 0, false, nil, fmt.Errorf("natsbroker: stream %s: %w", b.name, err)
 		}
 		streamLast = info.State.LastSeq
 	}
-	// Nothing of the topic after n can have been removed while its newest
-	// event kept is before n: removal goes oldest first.
-	if perr == nil && newest != 0 && n > newest && n <= streamLast {
+	// Events are removed oldest first, so while the topic's newest event
+	// kept is before n, nothing of the topic after n was removed.
+	if parsed && newest != 0 && n > newest && n <= streamLast {
 		return n, false, nil, nil
 	}
+	// With nothing of the topic kept, the stream's last sequence is where
+	// the client resumes from: unbroken accepts it while it is kept.
 	id := newest
 	if id == 0 {
 		id = streamLast
@@ -528,17 +531,54 @@ func (b *Broker) resumePoint(ctx context.Context, subj, lastEventID string) (pos
 	return id, false, enc, nil
 }
 
-// isEventOf reports whether the stream still holds message seq and it is
-// on subj.
-func (b *Broker) isEventOf(ctx context.Context, subj string, seq uint64) (bool, error) {
-	m, err := b.stream.GetMsg(ctx, seq)
+// parseID accepts the ids this broker gives: decimal sequences without
+// sign or leading zeros, and "0", the reset id of an empty stream.
+func parseID(id string) (uint64, bool) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	return n, err == nil && strconv.FormatUint(n, 10) == id
+}
+
+// unbroken reports whether no event of subj after sequence n has been
+// removed from the stream, so that resuming after n misses nothing. It
+// relies on the stream removing events oldest first: by age across the
+// stream, by count within each subject.
+//
+// When n is an event of subj still kept, every later event of subj is
+// kept too. When n is still kept but on another subject (or is 0 and the
+// stream still has its first message), no event after it has aged out,
+// since they are all younger; and one removed by count would leave
+// MaxEvents younger events of subj behind it, so fewer than that kept means
+// none was removed.
+func (b *Broker) unbroken(ctx context.Context, subj string, n uint64) (bool, error) {
+	anchor := n
+	if n == 0 {
+		info, err := b.stream.Info(ctx)
+		if err != nil {
+			return false, fmt.Errorf("natsbroker: stream %s: %w", b.name, err)
+		}
+		if info.State.LastSeq == 0 {
+			return true, nil // nothing was ever published
+		}
+		anchor = 1
+	}
+	m, err := b.stream.GetMsg(ctx, anchor)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("natsbroker: get message %d: %w", seq, err)
+		return false, fmt.Errorf("natsbroker: get message %d: %w", anchor, err)
 	}
-	return m.Subject == subj, nil
+	if m.Subject == subj {
+		return true, nil
+	}
+	if b.maxEvents <= 0 {
+		return true, nil
+	}
+	info, err := b.stream.Info(ctx, jetstream.WithSubjectFilter(subj))
+	if err != nil {
+		return false, fmt.Errorf("natsbroker: stream %s: %w", b.name, err)
+	}
+	return info.State.Subjects[subj] < uint64(b.maxEvents), nil
 }
 
 // newest returns the sequence of subj's newest message in the stream, 0 if

@@ -178,20 +178,25 @@ func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
 	s := subscribe(t, b, "live", "")
 	// The subscription joins the feed at some point while events are being
 	// published; from the first event it gets, it must get every later one.
-	ctx, cancel := context.WithCancel(t.Context())
+	stop := make(chan struct{})
 	published := make(chan string, 1000)
 	go func() {
 		defer close(published)
-		for i := 0; i < 1000 && ctx.Err() == nil; i++ {
-			id, err := b.Publish(ctx, "live", sseview.Text{Data: strconv.Itoa(i)})
-			if err != nil {
+		for i := range 1000 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id, err := b.Publish(t.Context(), "live", sseview.Text{Data: strconv.Itoa(i)})
+			if !assert.NoError(t, err) {
 				return
 			}
 			published <- id
 		}
 	}()
 	first := s.next()
-	cancel()
+	close(stop)
 	var ids []string
 	for id := range published {
 		ids = append(ids, id)
@@ -229,7 +234,19 @@ func TestResume(t *testing.T) {
 			assert.Equal(t, live, s.next().ID)
 		})
 	}
+	t.Run("kept id of another topic", func(t *testing.T) {
+		// Nothing after it aged out, and the topic has fewer events than
+		// MaxEvents, so none was removed by count: no reset.
+		s := subscribe(t, b, "r", otherNewest)
+		for _, id := range ids[5:] { // the live events of the subtests above
+			assert.Equal(t, id, s.next().ID)
+		}
+		live := publish(t, b, "r", "live")
+		ids = append(ids, live)
+		assert.Equal(t, live, s.next().ID)
+	})
 	t.Run("id of another topic after the newest event", func(t *testing.T) {
+		otherNewest := publish(t, b, "other", "newest")
 		// Nothing of the topic can have been lost after it: no reset.
 		s := subscribe(t, b, "r", otherNewest)
 		live := publish(t, b, "r", "live")
@@ -281,19 +298,22 @@ func TestResetEvent(t *testing.T) {
 		assert.NotEmpty(t, reset.ID)
 		live := publish(t, b, "never", "first")
 		assert.Equal(t, live, s.next().ID)
+		// The reset's id is a place to resume from.
+		again := subscribe(t, b, "never", reset.ID)
+		assert.Equal(t, live, again.next().ID)
 	})
 }
 
 func TestSlowSubscriberIsDropped(t *testing.T) {
 	b := newBroker(t, natstest.Start(t), natsbroker.Config{QueueLen: 4})
-	marker := publish(t, b, "slow", "marker")
-	slow := subscribe(t, b, "slow", marker)
-	fast := subscribe(t, b, "slow", marker)
-	first := publish(t, b, "slow", "0")
-	require.Equal(t, first, slow.next().ID) // past the catch-up, on the live queue
-	require.Equal(t, first, fast.next().ID)
+	// Without a Last-Event-ID there is no catch-up, during which a slow
+	// subscriber just reads on from the stream: these two are on the live
+	// queue once each has an event.
+	slow := subscribe(t, b, "slow", "")
+	fast := subscribe(t, b, "slow", "")
+	waitLive(t, b, "slow", slow, fast)
 	// The slow subscriber's reader stops; the fast one keeps up.
-	for i := 1; i < 20; i++ {
+	for i := range 20 {
 		id := publish(t, b, "slow", strconv.Itoa(i))
 		assert.Equal(t, id, fast.next().ID, "a slow subscriber does not hold up the others")
 	}
@@ -302,6 +322,33 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 		err = slow.nextResult().err
 	}
 	assert.ErrorIs(t, err, sseview.ErrSlowSubscriber)
+}
+
+// waitLive publishes warm-up events until each subscription has one (and
+// has read it): from then on each gets every event published.
+func waitLive(t *testing.T, b sseview.Broker, topic string, subs ...*sub) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for _, s := range subs {
+		for live := false; !live; {
+			require.True(t, time.Now().Before(deadline), "no warm-up event in %v", wait)
+			_, err := b.Publish(t.Context(), topic, sseview.Text{Type: "warm-up"})
+			require.NoError(t, err)
+			select {
+			case r := <-s.out:
+				require.NoError(t, r.err)
+				live = true
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	// Warm-up events published after a subscription went live reach it
+	// too: read them, so that the tests start on a clean queue.
+	last := publish(t, b, topic, "warm-up done")
+	for _, s := range subs {
+		for s.next().ID != last {
+		}
+	}
 }
 
 func TestCatchUpWhileLiveOverflows(t *testing.T) {

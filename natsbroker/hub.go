@@ -34,44 +34,54 @@ type hub struct {
 // acquire returns the running hub of subj, starting it if this is its first
 // user. Each successful acquire is paired with a release.
 func (b *Broker) acquire(ctx context.Context, subj string) (*hub, error) {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil, ErrClosed
-	}
-	h := b.hubs[subj]
-	starter := h == nil
-	if starter {
-		h = &hub{b: b, subject: subj, ready: make(chan struct{}), subs: make(map[*subscriber]struct{})}
-		b.hubs[subj] = h
-	}
-	h.users++
-	b.mu.Unlock()
-
-	if starter {
-		h.err = h.start(ctx)
-		if h.err != nil {
-			// Later users start afresh rather than inherit this failure.
-			b.mu.Lock()
-			if b.hubs[subj] == h {
-				delete(b.hubs, subj)
-			}
+	for {
+		b.mu.Lock()
+		if b.closed {
 			b.mu.Unlock()
+			return nil, ErrClosed
 		}
-		close(h.ready)
-	} else {
-		select {
-		case <-h.ready:
-		case <-ctx.Done():
-			b.release(ctx, h)
-			return nil, context.Cause(ctx)
+		h := b.hubs[subj]
+		starter := h == nil
+		if starter {
+			h = &hub{b: b, subject: subj, ready: make(chan struct{}), subs: make(map[*subscriber]struct{})}
+			b.hubs[subj] = h
 		}
-	}
-	if h.err != nil {
+		h.users++
+		b.mu.Unlock()
+
+		if starter {
+			h.err = h.start(ctx)
+			if h.err != nil {
+				// Later users start afresh rather than inherit this failure.
+				b.mu.Lock()
+				if b.hubs[subj] == h {
+					delete(b.hubs, subj)
+				}
+				b.mu.Unlock()
+			}
+			close(h.ready)
+		} else {
+			select {
+			case <-h.ready:
+			case <-ctx.Done():
+				b.release(ctx, h)
+				return nil, context.Cause(ctx)
+			}
+		}
+		if h.err == nil {
+			return h, nil
+		}
 		b.release(ctx, h)
-		return nil, h.err
+		if starter || ctx.Err() != nil || !isContextError(h.err) {
+			return nil, h.err
+		}
+		// The user who started the hub left before it was up: that is no
+		// reason to fail this one, which starts it again.
 	}
-	return h, nil
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // release drops a user of h and stops h when it was the last.
@@ -213,8 +223,8 @@ type subscriber struct {
 	wake chan struct{} // holds a token when there is news
 
 	mu         sync.Mutex
-	queue      []item
-	spare      []item // the batch last taken, reused to spare allocations
+	queue      []item // queue[head:] are waiting
+	head       int
 	max        int
 	catchingUp bool   // an overflow drops the queue instead of the subscriber
 	lostTo     uint64 // while catching up: the newest event dropped from the queue
@@ -230,7 +240,7 @@ func newSubscriber(max int, catchingUp bool) *subscriber {
 func (s *subscriber) offer(it item) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.queue) >= s.max {
+	if len(s.queue)-s.head >= s.max {
 		if !s.catchingUp {
 			s.err = sseview.ErrSlowSubscriber
 			s.signal()
@@ -238,9 +248,14 @@ func (s *subscriber) offer(it item) bool {
 		}
 		// The catch-up reads these from the stream instead.
 		clear(s.queue)
-		s.queue = s.queue[:0]
+		s.queue, s.head = s.queue[:0], 0
 		s.lostTo = it.seq
 		return true
+	}
+	if len(s.queue) == cap(s.queue) && s.head > 0 {
+		n := copy(s.queue, s.queue[s.head:])
+		clear(s.queue[n:])
+		s.queue, s.head = s.queue[:n], 0
 	}
 	s.queue = append(s.queue, it)
 	s.signal()
@@ -275,28 +290,32 @@ func (s *subscriber) catchUpTarget(start, pos uint64) uint64 {
 	return 0
 }
 
-// take waits for queued events and returns them all, oldest first. The
-// returned slice is valid until the next call.
-func (s *subscriber) take(ctx context.Context) ([]item, error) {
+// take waits for the oldest queued event and removes it from the queue.
+// An event stays in the queue, counting against its length, until the
+// subscription is ready for it.
+func (s *subscriber) take(ctx context.Context) (item, error) {
 	for {
 		s.mu.Lock()
 		if s.err != nil {
 			err := s.err
 			s.mu.Unlock()
-			return nil, err
+			return item{}, err
 		}
-		if len(s.queue) > 0 {
-			batch := s.queue
-			clear(s.spare)
-			s.queue, s.spare = s.spare[:0], batch
+		if s.head < len(s.queue) {
+			it := s.queue[s.head]
+			s.queue[s.head] = item{}
+			s.head++
+			if s.head == len(s.queue) {
+				s.queue, s.head = s.queue[:0], 0
+			}
 			s.mu.Unlock()
-			return batch, nil
+			return it, nil
 		}
 		s.mu.Unlock()
 		select {
 		case <-s.wake:
 		case <-ctx.Done():
-			return nil, context.Cause(ctx)
+			return item{}, context.Cause(ctx)
 		}
 	}
 }

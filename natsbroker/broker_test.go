@@ -506,3 +506,34 @@ func streamInfo(t *testing.T, nc *nats.Conn) *jetstream.StreamInfo {
 	require.NoError(t, err)
 	return info
 }
+
+func TestConfigSetsTheStream(t *testing.T) {
+	srv := natstest.Start(t)
+	cases := []struct {
+		name      string
+		cfg       natsbroker.Config
+		maxPerSub int64
+		maxAge    time.Duration
+		storage   jetstream.StorageType
+	}{
+		{"defaults", natsbroker.Config{}, 1000, time.Hour, jetstream.FileStorage},
+		{"set", natsbroker.Config{MaxEvents: 5, MaxAge: 2 * time.Minute, MemoryStorage: true}, 5, 2 * time.Minute, jetstream.MemoryStorage},
+		{"no limits", natsbroker.Config{MaxEvents: -1, MaxAge: -1}, -1, 0, jetstream.FileStorage},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.cfg.Stream = "CFG" + strconv.Itoa(i)
+			c.cfg.SubjectPrefix = "cfg" + strconv.Itoa(i)
+			newBroker(t, srv, c.cfg)
+			js, err := jetstream.New(srv.Connect(t))
+			require.NoError(t, err)
+			st, err := js.Stream(t.Context(), c.cfg.Stream)
+			require.NoError(t, err)
+			got := st.CachedInfo().Config
+			assert.Equal(t, []string{c.cfg.SubjectPrefix + ".>"}, got.Subjects)
+			assert.Equal(t, c.maxPerSub, got.MaxMsgsPerSubject)
+			assert.Equal(t, c.maxAge, got.MaxAge)
+			assert.Equal(t, c.storage, got.Storage)
+		})
+	}
+}

@@ -434,7 +434,7 @@ func connClosedErrors(yield func(sseview.Event, error) bool) func(sseview.Event,
 // subscription is over.
 func (b *Broker) catchUp(ctx context.Context, subj string, s *subscriber, start uint64, lastEventID string,
 	yield func(sseview.Event, error) bool) (uint64, bool) {
-	pos, kept, reset, err := b.resumePoint(ctx, subj, lastEventID)
+	pos, reset, err := b.resumePoint(ctx, subj, lastEventID)
 	if err != nil {
 		yield(nil, err)
 		return 0, false
@@ -442,13 +442,12 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *subscriber, start 
 	if reset != nil && !yield(reset, nil) {
 		return 0, false
 	}
-	delivered := false
 	for {
 		target := s.catchUpTarget(start, pos)
 		if target == 0 {
-			break
+			return pos, true
 		}
-		last, n, stopped, err := b.read(ctx, subj, pos, target, yield)
+		last, stopped, err := b.read(ctx, subj, pos, target, yield)
 		if stopped {
 			return 0, false
 		}
@@ -458,77 +457,69 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *subscriber, start 
 			}
 			return 0, false
 		}
-		delivered = delivered || n > 0
 		if last < target {
-			// The stream no longer holds events up to the target: they were
-			// removed while this subscriber was reading. Its client resumes
-			// from what it has and gets a reset if that is gone too.
+			// The stream no longer holds the events up to the target: they
+			// were removed before this subscriber could read them. Its
+			// client resumes from what it has, or gets a reset.
 			yield(nil, sseview.ErrSlowSubscriber)
 			return 0, false
 		}
 		pos = last
 	}
-	if kept && delivered {
-		// If nothing after the client's id is missing now, nothing went
-		// missing while the catch-up was reading.
-		n, _ := parseID(lastEventID)
-		ok, err := b.unbroken(ctx, subj, n)
-		if err != nil {
-			if ctx.Err() == nil {
-				yield(nil, err)
-			}
-			return 0, false
-		}
-		if !ok {
-			yield(nil, sseview.ErrSlowSubscriber)
-			return 0, false
-		}
-	}
-	return pos, true
 }
 
-// resumePoint decides where a subscription with lastEventID starts. kept
-// says nothing of the topic after the id had been removed from the stream
-// when it looked; a non-nil reset is the reset event to send first.
-func (b *Broker) resumePoint(ctx context.Context, subj, lastEventID string) (pos uint64, kept bool, reset sseview.Event, err error) {
-	n, parsed := parseID(lastEventID)
-	if parsed {
-		ok, err := b.unbroken(ctx, subj, n)
+// resumePoint decides where a subscription with lastEventID starts; a
+// non-nil reset is the reset event to send first.
+func (b *Broker) resumePoint(ctx context.Context, subj, lastEventID string) (pos uint64, reset sseview.Event, err error) {
+	if n, ok := parseID(lastEventID); ok {
+		ok, err := b.resumable(ctx, subj, n)
 		if err != nil {
-			return 0, false, nil, err
+			return 0, nil, err
 		}
 		if ok {
-			return n, true, nil, nil
+			return n, nil, nil
 		}
 	}
-	newest, err := b.newest(ctx, subj)
+	// The reset's id is the topic's newest event kept or, with nothing of
+	// the topic kept, the stream's last sequence: either is resumable
+	// while it stays in the stream.
+	id, err := b.newest(ctx, subj)
 	if err != nil {
-		return 0, false, nil, err
+		return 0, nil, err
 	}
-	var streamLast uint64
-	if newest == 0 || (parsed && n > newest) {
+	if id == 0 {
 		info, err := b.stream.Info(ctx)
 		if err != nil {
-			return 0, false, nil, fmt.Errorf("natsbroker: stream %s: %w", b.name, err)
+			return 0, nil, fmt.Errorf("natsbroker: stream %s: %w", b.name, err)
 		}
-		streamLast = info.State.LastSeq
-	}
-	// Events are removed oldest first, so while the topic's newest event
-	// kept is before n, nothing of the topic after n was removed.
-	if parsed && newest != 0 && n > newest && n <= streamLast {
-		return n, false, nil, nil
-	}
-	// With nothing of the topic kept, the stream's last sequence is where
-	// the client resumes from: unbroken accepts it while it is kept.
-	id := newest
-	if id == 0 {
-		id = streamLast
+		id = info.State.LastSeq
 	}
 	enc, err := sseview.Encode(sseview.Text{Type: sseview.ResetEventType, ID: strconv.FormatUint(id, 10)})
 	if err != nil {
-		return 0, false, nil, err
+		return 0, nil, err
 	}
-	return id, false, enc, nil
+	return id, enc, nil
+}
+
+// resumable reports whether a subscriber that has had subj's events up to
+// sequence n can resume after it without missing one.
+func (b *Broker) resumable(ctx context.Context, subj string, n uint64) (bool, error) {
+	ok, err := b.unbroken(ctx, subj, n)
+	if ok || err != nil {
+		return ok, err
+	}
+	// Events are removed oldest first, so while the topic's newest event
+	// kept is before n, nothing of the topic after n was removed. n must
+	// have been given, though: not from the future.
+	newest, err := b.newest(ctx, subj)
+	if err != nil || newest == 0 || newest >= n {
+		return false, err
+	}
+	info, err := b.stream.Info(ctx)
+	if err != nil {
+		return false, fmt.Errorf("natsbroker: stream %s: %w", b.name, err)
+	}
+	return n <= info.State.LastSeq, nil
 }
 
 // parseID accepts the ids this broker gives: decimal sequences without
@@ -594,13 +585,20 @@ func (b *Broker) newest(ctx context.Context, subj string) (uint64, error) {
 	return m.Sequence, nil
 }
 
+// catchUpBatch is how many events a catch-up reads before it checks that
+// none went missing and hands them on.
+const catchUpBatch = 64
+
 // read delivers subj's events after pos with an ordered consumer, until
 // one at or after target or the end of the stream. It returns the sequence
-// of the last event read and how many there were; stopped means yield
-// returned false.
+// of the last event delivered; stopped means yield returned false.
+//
+// An ordered consumer skips events removed before it reaches them. So
+// events are read in batches, and each batch is handed on only once the
+// position before it is found still resumable: then nothing in the batch's
+// range had been removed when it was read.
 func (b *Broker) read(ctx context.Context, subj string, pos, target uint64,
-	yield func(sseview.Event, error) bool) (last uint64, n int, stopped bool, err error) {
-	last = pos
+	yield func(sseview.Event, error) bool) (last uint64, stopped bool, err error) {
 	cons, err := b.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects:    []string{subj},
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
@@ -608,40 +606,64 @@ func (b *Broker) read(ctx context.Context, subj string, pos, target uint64,
 		InactiveThreshold: time.Minute,
 	})
 	if err != nil {
-		return last, 0, false, fmt.Errorf("natsbroker: catch-up consumer on %s: %w", subj, err)
+		return pos, false, fmt.Errorf("natsbroker: catch-up consumer on %s: %w", subj, err)
 	}
 	defer b.deleteConsumer(ctx, cons)
 	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
-		return last, 0, false, nil
+		return pos, false, nil
 	}
 	msgs, err := cons.Messages()
 	if err != nil {
-		return last, 0, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
+		return pos, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
 	}
 	defer msgs.Stop()
-	for last < target {
+	batch := make([]item, 0, catchUpBatch)
+	flush := func() (bool, error) {
+		if len(batch) == 0 {
+			return true, nil
+		}
+		ok, err := b.resumable(ctx, subj, pos)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, sseview.ErrSlowSubscriber
+		}
+		for _, it := range batch {
+			if it.ev != nil && !yield(it.ev, nil) {
+				return false, nil
+			}
+			pos = it.seq
+		}
+		batch = batch[:0]
+		return true, nil
+	}
+	read := pos
+	for read < target {
 		msg, err := msgs.Next(jetstream.NextContext(ctx))
-		if err == nil {
-			var md *jetstream.MsgMetadata
-			if md, err = msg.Metadata(); err == nil {
-				seq := md.Sequence.Stream
-				ev, derr := decode(subj, seq, msg.Headers(), msg.Data())
-				if derr != nil {
-					b.logger.ErrorContext(ctx, "natsbroker: skipping a message that is not an event", "err", derr)
-				} else if !yield(ev, nil) {
-					return seq, n, true, nil
-				}
-				n++
-				last = seq
-				if md.NumPending == 0 {
-					break
-				}
-				continue
+		if err != nil {
+			return pos, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
+		}
+		md, err := msg.Metadata()
+		if err != nil {
+			return pos, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
+		}
+		read = md.Sequence.Stream
+		ev, err := decode(subj, read, msg.Headers(), msg.Data())
+		if err != nil {
+			b.logger.ErrorContext(ctx, "natsbroker: skipping a message that is not an event", "err", err)
+		}
+		batch = append(batch, item{seq: read, ev: ev})
+		if len(batch) == catchUpBatch || read >= target || md.NumPending == 0 {
+			if ok, err := flush(); !ok {
+				return pos, err == nil, err
 			}
 		}
-		return last, n, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
+		if md.NumPending == 0 {
+			break
+		}
 	}
-	return last, n, false, nil
+	return pos, false, nil
 }
 
 // deleteConsumer removes an ordered consumer from the server now rather

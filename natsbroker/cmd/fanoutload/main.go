@@ -39,11 +39,12 @@ import (
 )
 
 type options struct {
-	broker   string
-	natsURL  string
-	clients  int
-	rate     int
-	duration time.Duration
+	broker     string
+	natsURL    string
+	clients    int
+	rate       int
+	duration   time.Duration
+	cpuProfile string
 }
 
 func main() {
@@ -54,6 +55,7 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 1000, "SSE client connections")
 	flag.IntVar(&o.rate, "rate", 100, "events published per second")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to publish")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the server's CPU profile to this file")
 	flag.Parse()
 	if o.clients < 1 || o.rate < 1 || o.duration <= 0 || o.duration > 10*time.Minute {
 		fmt.Fprintln(os.Stderr, "fanoutload: -clients and -rate must be positive, -duration in (0, 10m]")
@@ -203,6 +205,9 @@ wait:
 		}
 	}
 	slices.Sort(all)
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("machine: %d CPUs, load average %s\n", runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
+	}
 	fmt.Printf("broker %s: %d clients, %d events at %d/s: %d published in %.2fs (%.0f/s)\n",
 		o.broker, o.clients, total, o.rate, publishedN, publishSecs, float64(publishedN)/publishSecs)
 	fmt.Printf("  deliveries: %d in %.2fs = %.0f/s\n", len(all), elapsed.Seconds(), float64(len(all))/elapsed.Seconds())
@@ -350,7 +355,8 @@ func startServer(ctx context.Context, o options) (string, func(), error) {
 		return "", nil, err
 	}
 	cmd := exec.CommandContext(ctx, self, "-serve", "-broker", o.broker, "-nats", o.natsURL,
-		"-clients", strconv.Itoa(o.clients), "-rate", strconv.Itoa(o.rate), "-duration", o.duration.String())
+		"-clients", strconv.Itoa(o.clients), "-rate", strconv.Itoa(o.rate), "-duration", o.duration.String(),
+		"-cpuprofile", o.cpuProfile)
 	cmd.Stderr = os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second

@@ -537,3 +537,20 @@ func TestConfigSetsTheStream(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentFirstSubscribersShareOneFeed(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
+	marker := publish(t, b, "crowd", "marker")
+	subs := make([]*sub, 50)
+	for i := range subs {
+		subs[i] = subscribe(t, b, "crowd", marker)
+	}
+	id := publish(t, b, "crowd", "x")
+	for _, s := range subs {
+		assert.Equal(t, id, s.next().ID)
+	}
+	n, feed := b.Subscribers("crowd")
+	assert.True(t, feed)
+	assert.Equal(t, len(subs), n)
+	assert.Equal(t, 1, b.Feeds())
+}

@@ -13,6 +13,14 @@
 // switches to the shared live feed at the exact sequence where its catch-up
 // ended.
 //
+// An event travels as a message whose payload is the event's data, with
+// its type in the Sseview-Type header (quoted with strconv.Quote when
+// header parsing would change it) and its retry in Sseview-Retry
+// (milliseconds). Any message published on a topic's subject is an event of
+// the topic, so `nats pub sseview.room.42 hello` sends a "message" event to
+// room.42; a message that is not a valid event (its data not UTF-8, say) is
+// logged and skipped.
+//
 // It lives in its own module so that users of the in-memory broker never
 // download NATS.
 //
@@ -78,7 +86,10 @@ type Config struct {
 	QueueLen int
 
 	// MemoryStorage keeps the stream in the NATS server's memory instead of
-	// on disk: faster, but the history is lost when the server restarts.
+	// on disk. It is for tests and benchmarks: a restart of a single NATS
+	// server loses the stream itself, with its history and its sequence, and
+	// the broker does not recover from that (Publish fails until [New] runs
+	// again; subscribers stay silent).
 	MemoryStorage bool
 
 	// Replicas is the stream's replication factor in a NATS cluster. Zero
@@ -358,12 +369,17 @@ func checkSubject(s string) error {
 	return nil
 }
 
-// Subscribe implements [sseview.Broker.Subscribe]. lastEventID is resumed
-// from when it is the sequence of an event of the topic still in the
-// stream, or a sequence after the topic's newest event; a malformed id, an
-// id from the future and an id whose event is gone all get the reset event,
-// whose id is the topic's newest event kept (or, when the topic keeps
-// nothing, the stream's last sequence).
+// Subscribe implements [sseview.Broker.Subscribe].
+//
+// It resumes after lastEventID when no event of the topic after it can have
+// left the stream: when it is an event of the topic still kept; when it is
+// a sequence still kept (of any topic) and the topic keeps fewer than
+// MaxEvents events, so that none was removed by age or by count; or when
+// it is after the topic's newest event kept and not from the future.
+// Otherwise (and for a malformed id) the first event is the reset, whose id
+// is the topic's newest event kept or, when the topic keeps nothing, the
+// stream's last sequence; both are resumable ids. A reset may be
+// conservative; a gap is never silent.
 //
 // The first use of a topic on this instance creates its live consumer,
 // which is deleted when its last local subscriber leaves. Errors talking to

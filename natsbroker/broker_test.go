@@ -554,3 +554,43 @@ func TestConcurrentFirstSubscribersShareOneFeed(t *testing.T) {
 	assert.Equal(t, len(subs), n)
 	assert.Equal(t, 1, b.Feeds())
 }
+
+func TestForeignMessagesAreEvents(t *testing.T) {
+	srv := natstest.Start(t)
+	b := newBroker(t, srv, natsbroker.Config{})
+	js, err := jetstream.New(srv.Connect(t))
+	require.NoError(t, err)
+	marker := publish(t, b, "ops", "marker")
+	s := subscribe(t, b, "ops", marker)
+
+	// What `nats pub sseview.ops hello` does.
+	ack, err := js.Publish(t.Context(), "sseview.ops", []byte("hello"))
+	require.NoError(t, err)
+	assert.Equal(t, sseview.Text{ID: strconv.FormatUint(ack.Sequence, 10), Data: "hello"}, s.next())
+
+	// With headers set by hand, unquoted.
+	msg := nats.NewMsg("sseview.ops")
+	msg.Header.Set("Sseview-Type", "alert")
+	msg.Header.Set("Sseview-Retry", "250")
+	msg.Data = []byte("x")
+	ack, err = js.PublishMsg(t.Context(), msg)
+	require.NoError(t, err)
+	assert.Equal(t, sseview.Text{ID: strconv.FormatUint(ack.Sequence, 10), Type: "alert", Data: "x", Retry: 250 * time.Millisecond}, s.next())
+
+	// Not an event: logged and skipped, the next one arrives.
+	for _, bad := range []*nats.Msg{
+		{Subject: "sseview.ops", Data: []byte("\xff")},
+		{Subject: "sseview.ops", Header: nats.Header{"Sseview-Retry": {"soon"}}},
+		{Subject: "sseview.ops", Header: nats.Header{"Sseview-Type": {`"unterminated`}}},
+	} {
+		_, err = js.PublishMsg(t.Context(), bad)
+		require.NoError(t, err)
+	}
+	id := publish(t, b, "ops", "after")
+	assert.Equal(t, id, s.next().ID)
+	// A catch-up over the same messages skips them too.
+	again := subscribe(t, b, "ops", marker)
+	assert.Equal(t, "hello", again.next().Data)
+	assert.Equal(t, "x", again.next().Data)
+	assert.Equal(t, id, again.next().ID)
+}

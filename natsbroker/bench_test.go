@@ -130,3 +130,34 @@ func memInUse() (heap, stack uint64) {
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse, m.StackInuse
 }
+
+// BenchmarkCatchUp resumes a subscription 1,000 events back and reads them
+// all: one op is one resumed subscription.
+func BenchmarkCatchUp(b *testing.B) {
+	const history = 1000
+	srv := natstest.Start(b)
+	broker, err := natsbroker.New(b.Context(), srv.Connect(b), natsbroker.Config{MaxEvents: 2 * history})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = broker.Close() })
+	from, err := broker.Publish(b.Context(), "bench", sseview.Text{Data: "from"})
+	require.NoError(b, err)
+	for range history {
+		_, err := broker.Publish(b.Context(), "bench", sseview.Text{Data: "x"})
+		require.NoError(b, err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		ctx, cancel := context.WithCancel(b.Context())
+		n := 0
+		for _, err := range broker.Subscribe(ctx, "bench", from) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n++; n == history {
+				break
+			}
+		}
+		cancel()
+	}
+	b.ReportMetric(float64(b.N*history)/b.Elapsed().Seconds(), "events/s")
+}

@@ -124,7 +124,9 @@ var (
 	ErrClosed = errors.New("natsbroker: broker closed")
 
 	// ErrNotConnected is wrapped by the error of a Publish while the NATS
-	// connection is down (reconnecting).
+	// connection is down (reconnecting), and ends a subscription that needs
+	// NATS to start: the first on a topic on this instance, or one resuming
+	// from a Last-Event-ID.
 	ErrNotConnected = errors.New("natsbroker: not connected to NATS")
 
 	// ErrConnClosed ends the subscriptions of a broker whose NATS
@@ -487,6 +489,10 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *subscriber, start 
 // resumePoint decides where a subscription with lastEventID starts; a
 // non-nil reset is the reset event to send first.
 func (b *Broker) resumePoint(ctx context.Context, subj, lastEventID string) (pos uint64, reset sseview.Event, err error) {
+	if !b.nc.IsConnected() {
+		// Requests would wait in the reconnect buffer until their timeout.
+		return 0, nil, ErrNotConnected
+	}
 	if n, ok := parseID(lastEventID); ok {
 		ok, err := b.resumable(ctx, subj, n)
 		if err != nil {

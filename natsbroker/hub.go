@@ -102,6 +102,9 @@ func (b *Broker) release(ctx context.Context, h *hub) {
 // newest, so that the feed's position is known before its first message:
 // a subscriber joining now needs to catch up to exactly that position.
 func (h *hub) start(ctx context.Context) error {
+	if !h.b.nc.IsConnected() {
+		return ErrNotConnected
+	}
 	newest, err := h.b.newest(ctx, h.subject)
 	if err != nil {
 		return err

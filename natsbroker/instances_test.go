@@ -135,6 +135,13 @@ func TestNATSRestartWhileClientsAreConnected(t *testing.T) {
 	}
 	_, err := a.broker.Publish(t.Context(), "room.1", sseview.Text{Data: "while down"})
 	require.ErrorIs(t, err, natsbroker.ErrNotConnected, "publishing while NATS is down fails rather than hangs")
+	for _, last := range []string{"", before} {
+		// A subscription that needs NATS to start fails at once too.
+		for ev, err := range a.broker.Subscribe(t.Context(), "room.new", last) {
+			assert.Nil(t, ev)
+			require.ErrorIs(t, err, natsbroker.ErrNotConnected)
+		}
+	}
 	srv.Up()
 	for _, in := range []*instance{a, b} {
 		receive(t, in.reconnect, "reconnection to NATS")

@@ -85,6 +85,19 @@ type Config struct {
 	// client then resumes from its Last-Event-ID. Zero means 256.
 	QueueLen int
 
+	// MaxConsumers caps the stream's consumers. The broker uses one per
+	// topic with subscribers on each instance, and one per catch-up in
+	// progress. Zero means 10,000, because the NATS server's own default
+	// (1,000 per stream) is soon reached by many topics times several
+	// instances; negative leaves the server's default.
+	MaxConsumers int
+
+	// CatchUps is how many subscriptions of this instance may read the
+	// events they missed from the stream at once; the others wait their
+	// turn, so that a crowd reconnecting after a restart does not create a
+	// crowd of consumers. Zero means 32.
+	CatchUps int
+
 	// MemoryStorage keeps the stream in the NATS server's memory instead of
 	// on disk. It is for tests and benchmarks: a restart of a single NATS
 	// server loses the stream itself, with its history and its sequence, and
@@ -107,6 +120,8 @@ const (
 	defaultMaxEvents = 1000
 	defaultMaxAge    = time.Hour
 	defaultQueueLen  = 256
+	defaultMaxCons   = 10_000
+	defaultCatchUps  = 32
 
 	// Message headers carrying an event's fields; the data is the payload
 	// and the id is the stream sequence, assigned by the server.
@@ -143,7 +158,8 @@ type Broker struct {
 	name      string
 	prefix    string
 	queue     int
-	maxEvents int64 // 0 or less: no limit
+	maxEvents int64         // 0 or less: no limit
+	catchUps  chan struct{} // a token per catch-up in progress
 	logger    *slog.Logger
 	mu        sync.Mutex
 	hubs      map[string]*hub // by subject; a hub exists while it has users
@@ -179,6 +195,14 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 	if cfg.QueueLen > 0 {
 		queue = cfg.QueueLen
 	}
+	maxConsumers := defaultMaxCons
+	if cfg.MaxConsumers != 0 {
+		maxConsumers = max(cfg.MaxConsumers, -1)
+	}
+	catchUps := defaultCatchUps
+	if cfg.CatchUps > 0 {
+		catchUps = cfg.CatchUps
+	}
 	storage := jetstream.FileStorage
 	if cfg.MemoryStorage {
 		storage = jetstream.MemoryStorage
@@ -197,6 +221,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		MaxMsgs:           -1,
 		MaxBytes:          -1,
 		MaxAge:            maxAge,
+		MaxConsumers:      maxConsumers,
 		Storage:           storage,
 		Replicas:          max(cfg.Replicas, 1),
 	})
@@ -215,6 +240,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		prefix:    prefix,
 		queue:     queue,
 		maxEvents: maxEvents,
+		catchUps:  make(chan struct{}, catchUps),
 		logger:    logger,
 		hubs:      make(map[string]*hub),
 		closing:   make(chan struct{}),
@@ -450,12 +476,24 @@ func connClosedErrors(yield func(sseview.Event, error) bool) func(sseview.Event,
 // any the live feed had to drop from s's buffer while it was catching up.
 // It returns the sequence of the last event delivered; false means the
 // subscription is over.
+//
+// An ordered consumer skips events removed before it reaches them. So the
+// events are read in batches, and a batch is handed on only once the
+// position before it is found still resumable: then nothing in the batch's
+// range had been removed when it was read. Each batch has its own
+// consumer, which is gone before the batch is handed on, so a slow client
+// holds no consumer and no catch-up turn.
 func (b *Broker) catchUp(ctx context.Context, subj string, s *subscriber, start uint64, lastEventID string,
 	yield func(sseview.Event, error) bool) (uint64, bool) {
+	fail := func(err error) (uint64, bool) {
+		if ctx.Err() == nil {
+			yield(nil, err)
+		}
+		return 0, false
+	}
 	pos, reset, err := b.resumePoint(ctx, subj, lastEventID)
 	if err != nil {
-		yield(nil, err)
-		return 0, false
+		return fail(err)
 	}
 	if reset != nil && !yield(reset, nil) {
 		return 0, false
@@ -465,24 +503,37 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *subscriber, start 
 		if target == 0 {
 			return pos, true
 		}
-		last, stopped, err := b.read(ctx, subj, pos, target, yield)
-		if stopped {
+		select {
+		case b.catchUps <- struct{}{}:
+		case <-ctx.Done():
 			return 0, false
 		}
+		batch, end, err := b.readBatch(ctx, subj, pos, target)
+		<-b.catchUps
 		if err != nil {
-			if ctx.Err() == nil {
-				yield(nil, err)
-			}
-			return 0, false
+			return fail(err)
 		}
-		if last < target {
+		if len(batch) > 0 {
+			ok, err := b.resumable(ctx, subj, pos)
+			if err != nil {
+				return fail(err)
+			}
+			if !ok {
+				return fail(sseview.ErrSlowSubscriber)
+			}
+			for _, it := range batch {
+				if it.ev != nil && !yield(it.ev, nil) {
+					return 0, false
+				}
+				pos = it.seq
+			}
+		}
+		if end && pos < target {
 			// The stream no longer holds the events up to the target: they
 			// were removed before this subscriber could read them. Its
 			// client resumes from what it has, or gets a reset.
-			yield(nil, sseview.ErrSlowSubscriber)
-			return 0, false
+			return fail(sseview.ErrSlowSubscriber)
 		}
-		pos = last
 	}
 }
 
@@ -607,20 +658,13 @@ func (b *Broker) newest(ctx context.Context, subj string) (uint64, error) {
 	return m.Sequence, nil
 }
 
-// catchUpBatch is how many events a catch-up reads before it checks that
-// none went missing and hands them on.
-const catchUpBatch = 64
+// catchUpBatch is how many events a catch-up reads with one consumer.
+const catchUpBatch = 128
 
-// read delivers subj's events after pos with an ordered consumer, until
-// one at or after target or the end of the stream. It returns the sequence
-// of the last event delivered; stopped means yield returned false.
-//
-// An ordered consumer skips events removed before it reaches them. So
-// events are read in batches, and each batch is handed on only once the
-// position before it is found still resumable: then nothing in the batch's
-// range had been removed when it was read.
-func (b *Broker) read(ctx context.Context, subj string, pos, target uint64,
-	yield func(sseview.Event, error) bool) (last uint64, stopped bool, err error) {
+// readBatch reads subj's events after pos with an ordered consumer: up to
+// catchUpBatch of them, stopping at the first at or after target. end says
+// the stream had no more.
+func (b *Broker) readBatch(ctx context.Context, subj string, pos, target uint64) (batch []item, end bool, err error) {
 	cons, err := b.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects:    []string{subj},
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
@@ -628,64 +672,41 @@ func (b *Broker) read(ctx context.Context, subj string, pos, target uint64,
 		InactiveThreshold: time.Minute,
 	})
 	if err != nil {
-		return pos, false, fmt.Errorf("natsbroker: catch-up consumer on %s: %w", subj, err)
+		return nil, false, fmt.Errorf("natsbroker: catch-up consumer on %s: %w", subj, err)
 	}
 	defer b.deleteConsumer(ctx, cons)
-	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
-		return pos, false, nil
+	info := cons.CachedInfo()
+	if info != nil && info.NumPending == 0 {
+		return nil, true, nil
 	}
-	msgs, err := cons.Messages()
+	msgs, err := cons.Messages(jetstream.PullMaxMessages(catchUpBatch))
 	if err != nil {
-		return pos, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
+		return nil, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
 	}
 	defer msgs.Stop()
-	batch := make([]item, 0, catchUpBatch)
-	flush := func() (bool, error) {
-		if len(batch) == 0 {
-			return true, nil
-		}
-		ok, err := b.resumable(ctx, subj, pos)
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			return false, sseview.ErrSlowSubscriber
-		}
-		for _, it := range batch {
-			if it.ev != nil && !yield(it.ev, nil) {
-				return false, nil
-			}
-			pos = it.seq
-		}
-		batch = batch[:0]
-		return true, nil
-	}
-	read := pos
-	for read < target {
+	for len(batch) < catchUpBatch {
 		msg, err := msgs.Next(jetstream.NextContext(ctx))
 		if err != nil {
-			return pos, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
+			return nil, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
 		}
 		md, err := msg.Metadata()
 		if err != nil {
-			return pos, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
+			return nil, false, fmt.Errorf("natsbroker: catch-up on %s: %w", subj, err)
 		}
-		read = md.Sequence.Stream
-		ev, err := decode(subj, read, msg.Headers(), msg.Data())
+		seq := md.Sequence.Stream
+		ev, err := decode(subj, seq, msg.Headers(), msg.Data())
 		if err != nil {
 			b.logger.ErrorContext(ctx, "natsbroker: skipping a message that is not an event", "err", err)
 		}
-		batch = append(batch, item{seq: read, ev: ev})
-		if len(batch) == catchUpBatch || read >= target || md.NumPending == 0 {
-			if ok, err := flush(); !ok {
-				return pos, err == nil, err
-			}
-		}
+		batch = append(batch, item{seq: seq, ev: ev})
 		if md.NumPending == 0 {
+			return batch, true, nil
+		}
+		if seq >= target {
 			break
 		}
 	}
-	return pos, false, nil
+	return batch, false, nil
 }
 
 // deleteConsumer removes an ordered consumer from the server now rather

@@ -514,11 +514,12 @@ func TestConfigSetsTheStream(t *testing.T) {
 		cfg       natsbroker.Config
 		maxPerSub int64
 		maxAge    time.Duration
+		maxCons   int
 		storage   jetstream.StorageType
 	}{
-		{"defaults", natsbroker.Config{}, 1000, time.Hour, jetstream.FileStorage},
-		{"set", natsbroker.Config{MaxEvents: 5, MaxAge: 2 * time.Minute, MemoryStorage: true}, 5, 2 * time.Minute, jetstream.MemoryStorage},
-		{"no limits", natsbroker.Config{MaxEvents: -1, MaxAge: -1}, -1, 0, jetstream.FileStorage},
+		{"defaults", natsbroker.Config{}, 1000, time.Hour, 10_000, jetstream.FileStorage},
+		{"set", natsbroker.Config{MaxEvents: 5, MaxAge: 2 * time.Minute, MaxConsumers: 50, MemoryStorage: true}, 5, 2 * time.Minute, 50, jetstream.MemoryStorage},
+		{"no limits", natsbroker.Config{MaxEvents: -1, MaxAge: -1, MaxConsumers: -1}, -1, 0, -1, jetstream.FileStorage},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -533,6 +534,7 @@ func TestConfigSetsTheStream(t *testing.T) {
 			assert.Equal(t, []string{c.cfg.SubjectPrefix + ".>"}, got.Subjects)
 			assert.Equal(t, c.maxPerSub, got.MaxMsgsPerSubject)
 			assert.Equal(t, c.maxAge, got.MaxAge)
+			assert.Equal(t, c.maxCons, got.MaxConsumers)
 			assert.Equal(t, c.storage, got.Storage)
 		})
 	}

@@ -596,3 +596,21 @@ func TestForeignMessagesAreEvents(t *testing.T) {
 	assert.Equal(t, "x", again.next().Data)
 	assert.Equal(t, id, again.next().ID)
 }
+
+func TestSlowCatchUpHoldsNoTurn(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{CatchUps: 1})
+	var ids []string
+	for i := range 300 {
+		ids = append(ids, publish(t, b, "turns", strconv.Itoa(i)))
+	}
+	// Each of these reads one event of its catch-up, then its reader stops.
+	for range 3 {
+		stalled := subscribe(t, b, "turns", ids[0])
+		require.Equal(t, ids[1], stalled.next().ID)
+	}
+	// This one still gets the only catch-up turn, batch after batch.
+	s := subscribe(t, b, "turns", ids[0])
+	for _, id := range ids[1:] {
+		require.Equal(t, id, s.next().ID)
+	}
+}

@@ -176,8 +176,8 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 	if nc == nil {
 		return nil, errors.New("natsbroker: nil NATS connection")
 	}
-	name := cmp(cfg.Stream, defaultStream)
-	prefix := cmp(cfg.SubjectPrefix, defaultPrefix)
+	name := orDefault(cfg.Stream, defaultStream)
+	prefix := orDefault(cfg.SubjectPrefix, defaultPrefix)
 	if err := checkSubject(prefix); err != nil {
 		return nil, fmt.Errorf("natsbroker: Config.SubjectPrefix: %w", err)
 	}
@@ -247,7 +247,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 	}, nil
 }
 
-func cmp(s, def string) string {
+func orDefault(s, def string) string {
 	if s == "" {
 		return def
 	}
@@ -357,9 +357,10 @@ func decode(subj string, seq uint64, hdr nats.Header, data []byte) (*sseview.Enc
 // quoted otherwise: header parsing trims spaces around a value, and an event
 // type must arrive exactly as it was published.
 func headerValue(v string) string {
-	if v[0] == '"' || v[0] == ' ' || v[0] == '\t' || strings.TrimSpace(v) != v || strings.ContainsFunc(v, func(r rune) bool {
+	plain := v[0] != '"' && strings.TrimSpace(v) == v && !strings.ContainsFunc(v, func(r rune) bool {
 		return r < ' ' || r == 0x7f || r >= utf8.RuneSelf
-	}) {
+	})
+	if !plain {
 		return strconv.Quote(v)
 	}
 	return v

@@ -45,6 +45,7 @@ type options struct {
 	rate       int
 	duration   time.Duration
 	cpuProfile string
+	queue      int
 }
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 100, "events published per second")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to publish")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the server's CPU profile to this file")
+	flag.IntVar(&o.queue, "queue", 0, "the broker's per-subscriber queue length; 0 is its default")
 	flag.Parse()
 	if o.clients < 1 || o.rate < 1 || o.duration <= 0 || o.duration > 10*time.Minute {
 		fmt.Fprintln(os.Stderr, "fanoutload: -clients and -rate must be positive, -duration in (0, 10m]")
@@ -87,12 +89,17 @@ func readStats() stats {
 	return stats{HeapInuse: m.HeapInuse, StackInuse: m.StackInuse, Goroutines: runtime.NumGoroutine()}
 }
 
+// maxReconnects bounds how often one client reconnects.
+const maxReconnects = 100
+
 // client is one SSE connection and what it received.
 type client struct {
-	next      int             // the index of the event it expects next
-	latencies []time.Duration // one per measured event, in order
-	warm      atomic.Bool     // it has received a warm-up event
-	broken    error           // out-of-order, duplicate or missing event
+	lastID     string // the id of the last event, sent back on reconnection
+	reconnects int
+	next       int             // the index of the event it expects next
+	latencies  []time.Duration // one per measured event, in order
+	warm       atomic.Bool     // it has received a warm-up event
+	broken     error           // out-of-order, duplicate or missing event
 }
 
 func runLoad(o options) error {
@@ -138,8 +145,33 @@ func runLoad(o options) error {
 			if err != nil {
 				return
 			}
-			defer body.Close()
-			c.read(body, total, finished)
+			// Like EventSource, reconnect with the last id when the stream
+			// ends early: a subscriber dropped as slow resumes this way.
+			for attempt := 0; ; {
+				c.read(body, total, finished)
+				body.Close()
+				if streamCtx.Err() != nil || c.next == total || attempt == maxReconnects {
+					return
+				}
+				c.reconnects++
+				last := c.lastID
+				if last == "" {
+					last = marker
+				}
+				for body = nil; body == nil && attempt < maxReconnects; attempt++ {
+					if body, err = openStream(streamCtx, httpc, base+"/events", last); err != nil {
+						body = nil
+						select {
+						case <-time.After(100 * time.Millisecond):
+						case <-streamCtx.Done():
+							return
+						}
+					}
+				}
+				if body == nil {
+					return
+				}
+			}
 		})
 	}
 	for range o.clients {
@@ -191,9 +223,10 @@ wait:
 	wg.Wait()
 
 	var all []time.Duration
-	complete := 0
+	complete, reconnects := 0, 0
 	var firstBroken error
 	for _, c := range clients {
+		reconnects += c.reconnects
 		all = append(all, c.latencies...)
 		if c.broken == nil && c.next == total {
 			complete++
@@ -215,7 +248,8 @@ wait:
 		fmt.Printf("  publish-to-receive latency: p50 %.2fms  p99 %.2fms  max %.2fms\n",
 			ms(all[len(all)/2]), ms(all[len(all)*99/100]), ms(all[len(all)-1]))
 	}
-	fmt.Printf("  complete: %d/%d clients got every event exactly once, in order\n", complete, o.clients)
+	fmt.Printf("  complete: %d/%d clients got every event exactly once, in order (%d reconnections with Last-Event-ID)\n",
+		complete, o.clients, reconnects)
 	heap := float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / float64(o.clients)
 	stack := float64(int64(after.StackInuse)-int64(before.StackInuse)) / float64(o.clients)
 	fmt.Printf("  server memory per subscriber: %.0f B heap + %.0f B goroutine stacks (%d goroutines for %d streams)\n",
@@ -243,7 +277,7 @@ func allWarm(clients []*client) bool {
 func (c *client) read(body io.Reader, total int, finished chan<- struct{}) {
 	r := bufio.NewReaderSize(body, 4096)
 	var typ, data []byte
-	for {
+	for c.next < total {
 		line, err := r.ReadSlice('\n')
 		if err != nil {
 			return
@@ -255,6 +289,8 @@ func (c *client) read(body io.Reader, total int, finished chan<- struct{}) {
 				c.dispatch(string(typ), data, total, finished)
 			}
 			typ, data = typ[:0], data[:0]
+		case bytes.HasPrefix(line, []byte("id: ")):
+			c.lastID = string(line[len("id: "):])
 		case bytes.HasPrefix(line, []byte("event: ")):
 			typ = append(typ[:0], line[len("event: "):]...)
 		case bytes.HasPrefix(line, []byte("data: ")):
@@ -356,7 +392,7 @@ func startServer(ctx context.Context, o options) (string, func(), error) {
 	}
 	cmd := exec.CommandContext(ctx, self, "-serve", "-broker", o.broker, "-nats", o.natsURL,
 		"-clients", strconv.Itoa(o.clients), "-rate", strconv.Itoa(o.rate), "-duration", o.duration.String(),
-		"-cpuprofile", o.cpuProfile)
+		"-cpuprofile", o.cpuProfile, "-queue", strconv.Itoa(o.queue))
 	cmd.Stderr = os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second

@@ -172,7 +172,7 @@ func newBroker(ctx context.Context, o options) (sseview.Broker, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := natsbroker.New(ctx, nc, natsbroker.Config{Stream: "FANOUTLOAD", SubjectPrefix: "fanoutload"})
+	b, err := natsbroker.New(ctx, nc, natsbroker.Config{Stream: "FANOUTLOAD", SubjectPrefix: "fanoutload", QueueLen: o.queue})
 	if err != nil {
 		nc.Close()
 		return nil, nil, err

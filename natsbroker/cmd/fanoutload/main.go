@@ -96,10 +96,17 @@ const maxReconnects = 100
 type client struct {
 	lastID     string // the id of the last event, sent back on reconnection
 	reconnects int
-	next       int             // the index of the event it expects next
-	latencies  []time.Duration // one per measured event, in order
+	next       int             // how many measured events it has
+	seen       []bool          // by event index
+	latencies  []time.Duration // one per measured event
 	warm       atomic.Bool     // it has received a warm-up event
-	broken     error           // out-of-order, duplicate or missing event
+	broken     error           // out-of-order or duplicate event, or a reset
+}
+
+// idBefore is the order of a topic's ids that both brokers give: decimal
+// sequences after a fixed prefix, so shorter first, then bytewise.
+func idBefore(a, b string) bool {
+	return len(a) < len(b) || len(a) == len(b) && a < b
 }
 
 func runLoad(o options) error {
@@ -135,7 +142,7 @@ func runLoad(o options) error {
 	opened := make(chan error, o.clients)
 	sem := make(chan struct{}, 64) // connections opened at once
 	for i := range clients {
-		c := &client{latencies: make([]time.Duration, 0, total)}
+		c := &client{latencies: make([]time.Duration, 0, total), seen: make([]bool, total)}
 		clients[i] = c
 		wg.Go(func() {
 			sem <- struct{}{}
@@ -273,10 +280,13 @@ func allWarm(clients []*client) bool {
 
 // read parses the event stream the server writes (LF line endings, one
 // data line per event) until it has total measured events or the stream
-// ends. Measured events carry "index publishUnixNano" as data.
+// ends. Measured events carry "index publishUnixNano" as data. Ids must
+// increase; each index must come once: with the total count checked at the
+// end, every event arrived exactly once, in the broker's order.
 func (c *client) read(body io.Reader, total int, finished chan<- struct{}) {
 	r := bufio.NewReaderSize(body, 4096)
-	var typ, data []byte
+	var typ, data, id []byte
+	hasID := false
 	for c.next < total {
 		line, err := r.ReadSlice('\n')
 		if err != nil {
@@ -286,11 +296,17 @@ func (c *client) read(body io.Reader, total int, finished chan<- struct{}) {
 		switch {
 		case len(line) == 0:
 			if len(data) > 0 || len(typ) > 0 {
+				if hasID {
+					if c.lastID != "" && !idBefore(c.lastID, string(id)) && c.broken == nil {
+						c.broken = fmt.Errorf("id %s after %s", id, c.lastID)
+					}
+					c.lastID = string(id)
+				}
 				c.dispatch(string(typ), data, total, finished)
 			}
-			typ, data = typ[:0], data[:0]
+			typ, data, hasID = typ[:0], data[:0], false
 		case bytes.HasPrefix(line, []byte("id: ")):
-			c.lastID = string(line[len("id: "):])
+			id, hasID = append(id[:0], line[len("id: "):]...), true
 		case bytes.HasPrefix(line, []byte("event: ")):
 			typ = append(typ[:0], line[len("event: "):]...)
 		case bytes.HasPrefix(line, []byte("data: ")):
@@ -319,12 +335,13 @@ func (c *client) dispatch(typ string, data []byte, total int, finished chan<- st
 		c.broken = fmt.Errorf("malformed data %q", data)
 		return
 	}
-	if index != c.next {
+	if index < 0 || index >= total || c.seen[index] {
 		if c.broken == nil {
-			c.broken = fmt.Errorf("event %d after %d", index, c.next-1)
+			c.broken = fmt.Errorf("event %d twice or out of range", index)
 		}
 		return
 	}
+	c.seen[index] = true
 	c.next++
 	c.latencies = append(c.latencies, now.Sub(time.Unix(0, sent)))
 	if c.next == total {

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -104,11 +105,20 @@ func runServer(o options) error {
 }
 
 // publishAtRate publishes count events on a schedule of rate per second:
-// event i is due at start + i/rate, and one that is late (a publish took
-// longer than the interval) goes out at once, so the rate holds on
-// average. Each event carries its index and the time it was published.
+// event i is due at start + i/rate. Up to publishers publish at once, as
+// the request handlers of a real application would, so one slow publish
+// does not hold back the schedule. Each event carries its index and the
+// time its publish started.
 func publishAtRate(ctx context.Context, broker sseview.Broker, rate, count int) (int, time.Duration, error) {
+	const publishers = 16
 	start := time.Now()
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		done   int
+		failed error
+	)
+	slots := make(chan struct{}, publishers)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for i := range count {
@@ -118,15 +128,26 @@ func publishAtRate(ctx context.Context, broker sseview.Broker, rate, count int) 
 			select {
 			case <-timer.C:
 			case <-ctx.Done():
-				return i, time.Since(start), ctx.Err()
+				wg.Wait()
+				return done, time.Since(start), ctx.Err()
 			}
 		}
-		data := strconv.Itoa(i) + " " + strconv.FormatInt(time.Now().UnixNano(), 10)
-		if _, err := broker.Publish(ctx, topic, sseview.Text{Type: "load", Data: data}); err != nil {
-			return i, time.Since(start), err
-		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			data := strconv.Itoa(i) + " " + strconv.FormatInt(time.Now().UnixNano(), 10)
+			_, err := broker.Publish(ctx, topic, sseview.Text{Type: "load", Data: data})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed = errors.Join(failed, err)
+				return
+			}
+			done++
+		})
 	}
-	return count, time.Since(start), nil
+	wg.Wait()
+	return done, time.Since(start), failed
 }
 
 func newBroker(ctx context.Context, o options) (sseview.Broker, func(), error) {

@@ -492,14 +492,27 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *subscriber, start 
 		}
 		return 0, false
 	}
-	pos, reset, err := b.resumePoint(ctx, subj, lastEventID)
-	if err != nil {
-		return fail(err)
+	yielded := false
+	var pos uint64
+	// begin decides where to start (again) from the client's id; false
+	// means the subscription is over.
+	begin := func() bool {
+		var reset sseview.Event
+		var err error
+		if pos, reset, err = b.resumePoint(ctx, subj, lastEventID); err != nil {
+			fail(err)
+			return false
+		}
+		if reset != nil {
+			yielded = true
+			return yield(reset, nil)
+		}
+		return true
 	}
-	if reset != nil && !yield(reset, nil) {
+	if !begin() {
 		return 0, false
 	}
-	for {
+	for restarts := 0; ; {
 		target := s.catchUpTarget(start, pos)
 		if target == 0 {
 			return pos, true
@@ -514,28 +527,50 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *subscriber, start 
 		if err != nil {
 			return fail(err)
 		}
+		ok := true
 		if len(batch) > 0 {
-			ok, err := b.resumable(ctx, subj, pos)
-			if err != nil {
+			if ok, err = b.resumable(ctx, subj, pos); err != nil {
 				return fail(err)
 			}
-			if !ok {
+		}
+		// Otherwise the stream no longer holds all the events up to the
+		// target: some were removed before this subscriber could read them.
+		ok = ok && !(end && batch.last(pos) < target)
+		if !ok {
+			if yielded || restarts == 2 {
+				// Its client resumes from what it has, or gets a reset.
 				return fail(sseview.ErrSlowSubscriber)
 			}
-			for _, it := range batch {
-				if it.ev != nil && !yield(it.ev, nil) {
+			// The client's id went out of the history just now. Nothing
+			// was sent yet, so the subscription can still start with the
+			// reset it would get on reconnecting.
+			restarts++
+			if !begin() {
+				return 0, false
+			}
+			continue
+		}
+		for _, it := range batch {
+			if it.ev != nil {
+				if !yield(it.ev, nil) {
 					return 0, false
 				}
-				pos = it.seq
+				yielded = true
 			}
-		}
-		if end && pos < target {
-			// The stream no longer holds the events up to the target: they
-			// were removed before this subscriber could read them. Its
-			// client resumes from what it has, or gets a reset.
-			return fail(sseview.ErrSlowSubscriber)
+			pos = it.seq
 		}
 	}
+}
+
+// items are events read from the stream, oldest first.
+type items []item
+
+// last returns the sequence of the last item, or pos when there is none.
+func (is items) last(pos uint64) uint64 {
+	if len(is) == 0 {
+		return pos
+	}
+	return is[len(is)-1].seq
 }
 
 // resumePoint decides where a subscription with lastEventID starts; a
@@ -665,7 +700,7 @@ const catchUpBatch = 128
 // readBatch reads subj's events after pos with an ordered consumer: up to
 // catchUpBatch of them, stopping at the first at or after target. end says
 // the stream had no more.
-func (b *Broker) readBatch(ctx context.Context, subj string, pos, target uint64) (batch []item, end bool, err error) {
+func (b *Broker) readBatch(ctx context.Context, subj string, pos, target uint64) (batch items, end bool, err error) {
 	cons, err := b.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects:    []string{subj},
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,

@@ -614,3 +614,33 @@ func TestSlowCatchUpHoldsNoTurn(t *testing.T) {
 		require.Equal(t, id, s.next().ID)
 	}
 }
+
+func TestHistoryEvictedByAge(t *testing.T) {
+	// The NATS server removes expired events on its own clock, which a test
+	// cannot advance: the test polls, bounded, on a ticker.
+	const maxAge = 300 * time.Millisecond
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{MaxAge: maxAge})
+	old := publish(t, b, "aging", "old")
+	tick := time.NewTicker(maxAge / 5)
+	defer tick.Stop()
+	deadline := time.After(maxAge + wait)
+	for {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("event %s still resumable %v after MaxAge %v", old, wait, maxAge)
+		}
+		fresh := publish(t, b, "aging", "fresh")
+		s := subscribe(t, b, "aging", old)
+		first := s.next()
+		if first.Type != sseview.ResetEventType {
+			require.Equal(t, "t", first.Type, "neither a reset nor the replay: %+v", first)
+			s.stop()
+			continue
+		}
+		assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: fresh}, first)
+		live := publish(t, b, "aging", "live")
+		assert.Equal(t, live, s.next().ID)
+		return
+	}
+}

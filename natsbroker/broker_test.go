@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,8 +27,36 @@ func TestMain(m *testing.M) {
 
 const wait = 10 * time.Second
 
+// quiet drops the broker's logs: the live feeds' reconnection warnings
+// would bury the test output.
+var quiet = slog.New(slog.DiscardHandler)
+
+// logCounter counts the records logged at each level.
+type logCounter struct {
+	mu     sync.Mutex
+	counts map[slog.Level]int
+}
+
+func (c *logCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (c *logCounter) Handle(_ context.Context, r slog.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.counts[r.Level]++
+	return nil
+}
+func (c *logCounter) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *logCounter) WithGroup(string) slog.Handler      { return c }
+func (c *logCounter) count(l slog.Level) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[l]
+}
+
 func newBroker(t *testing.T, srv *natstest.Server, cfg natsbroker.Config) *natsbroker.Broker {
 	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
 	nc := srv.Connect(t)
 	b, err := natsbroker.New(t.Context(), nc, cfg)
 	require.NoError(t, err)
@@ -452,7 +482,7 @@ func TestLeavingFreesEverything(t *testing.T) {
 func TestCloseEndsSubscriptions(t *testing.T) {
 	srv := natstest.Start(t)
 	nc := srv.Connect(t)
-	b, err := natsbroker.New(t.Context(), nc, natsbroker.Config{})
+	b, err := natsbroker.New(t.Context(), nc, natsbroker.Config{Logger: quiet})
 	require.NoError(t, err)
 	marker := publish(t, b, "x", "m")
 	s := subscribe(t, b, "x", marker)
@@ -559,7 +589,8 @@ func TestConcurrentFirstSubscribersShareOneFeed(t *testing.T) {
 
 func TestForeignMessagesAreEvents(t *testing.T) {
 	srv := natstest.Start(t)
-	b := newBroker(t, srv, natsbroker.Config{})
+	logs := &logCounter{counts: map[slog.Level]int{}}
+	b := newBroker(t, srv, natsbroker.Config{Logger: slog.New(logs)})
 	js, err := jetstream.New(srv.Connect(t))
 	require.NoError(t, err)
 	marker := publish(t, b, "ops", "marker")
@@ -590,11 +621,13 @@ func TestForeignMessagesAreEvents(t *testing.T) {
 	}
 	id := publish(t, b, "ops", "after")
 	assert.Equal(t, id, s.next().ID)
+	assert.Equal(t, 3, logs.count(slog.LevelError), "each skipped message is logged")
 	// A catch-up over the same messages skips them too.
 	again := subscribe(t, b, "ops", marker)
 	assert.Equal(t, "hello", again.next().Data)
 	assert.Equal(t, "x", again.next().Data)
 	assert.Equal(t, id, again.next().ID)
+	assert.Equal(t, 6, logs.count(slog.LevelError))
 }
 
 func TestSlowCatchUpHoldsNoTurn(t *testing.T) {

@@ -41,7 +41,7 @@ func startInstance(t *testing.T, srv *natstest.Server) *instance {
 	nc := srv.Connect(t,
 		nats.ReconnectHandler(func(*nats.Conn) { in.reconnect <- struct{}{} }),
 		nats.DisconnectErrHandler(func(*nats.Conn, error) { in.disconnect <- struct{}{} }))
-	b, err := natsbroker.New(t.Context(), nc, natsbroker.Config{})
+	b, err := natsbroker.New(t.Context(), nc, natsbroker.Config{Logger: quiet})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, b.Close()) })
 	in.broker = b
@@ -176,7 +176,7 @@ func TestNATSRestartWhileClientsAreConnected(t *testing.T) {
 func TestHistoryEvictionSendsReset(t *testing.T) {
 	srv := natstest.Start(t)
 	nc := srv.Connect(t)
-	small, err := natsbroker.New(t.Context(), nc, natsbroker.Config{MaxEvents: 2})
+	small, err := natsbroker.New(t.Context(), nc, natsbroker.Config{MaxEvents: 2, Logger: quiet})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, small.Close()) })
 	r := chi.NewRouter()

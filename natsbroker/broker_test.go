@@ -160,6 +160,8 @@ func TestEventFieldsTravelExactly(t *testing.T) {
 		{Type: "r", Data: "x", Retry: 1500 * time.Millisecond},
 		{Data: "nul\x00inside"},
 	}
+	encoded, err := sseview.Encode(sseview.Text{Type: "pre", ID: "old", Data: "encoded"})
+	require.NoError(t, err)
 	marker := publish(t, b, "fields", "marker")
 	s := subscribe(t, b, "fields", marker)
 	for _, want := range cases {
@@ -167,6 +169,18 @@ func TestEventFieldsTravelExactly(t *testing.T) {
 		require.NoError(t, err)
 		want.ID = id
 		assert.Equal(t, want, s.next())
+	}
+	for _, c := range []struct {
+		ev   sseview.Event
+		want sseview.Text
+	}{
+		{sseview.JSON{Type: "reading", ID: "x", Data: map[string]any{"t": 21.5}}, sseview.Text{Type: "reading", Data: `{"t":21.5}`}},
+		{encoded, sseview.Text{Type: "pre", Data: "encoded"}},
+	} {
+		id, err := b.Publish(t.Context(), "fields", c.ev)
+		require.NoError(t, err)
+		c.want.ID = id
+		assert.Equal(t, c.want, s.next())
 	}
 }
 
@@ -183,6 +197,8 @@ func TestPublishRefuses(t *testing.T) {
 			}
 		})
 	}
+	marker := publish(t, b, "ok", "marker")
+	s := subscribe(t, b, "ok", marker)
 	for name, ev := range map[string]sseview.Event{
 		"comment":       sseview.Comment("c"),
 		"nil":           nil,
@@ -196,6 +212,9 @@ func TestPublishRefuses(t *testing.T) {
 			assert.Contains(t, err.Error(), "natsbroker: ")
 		})
 	}
+	// The refused events reached no one: the next event is the valid one.
+	valid := publish(t, b, "ok", "valid")
+	assert.Equal(t, valid, s.next().ID)
 	for _, topic := range []string{"a.b.c", "room-1_x", "A.Z.0.9"} {
 		_, err := b.Publish(t.Context(), topic, sseview.Text{Data: "x"})
 		assert.NoError(t, err, topic)
@@ -676,4 +695,41 @@ func TestHistoryEvictedByAge(t *testing.T) {
 		assert.Equal(t, live, s.next().ID)
 		return
 	}
+}
+
+func TestLeavingAtAnyPoint(t *testing.T) {
+	srv := natstest.Start(t)
+	b := newBroker(t, srv, natsbroker.Config{})
+	var ids []string
+	for i := range 300 {
+		ids = append(ids, publish(t, b, "leave", strconv.Itoa(i)))
+	}
+	t.Run("cancelled during the catch-up", func(t *testing.T) {
+		s := subscribe(t, b, "leave", ids[0])
+		require.Equal(t, ids[1], s.next().ID)
+		s.stop() // waits for the iterator to return
+	})
+	t.Run("cancelled before it starts", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		for ev, err := range b.Subscribe(ctx, "leave", ids[0]) {
+			t.Errorf("yielded %v, %v after the context was cancelled", ev, err)
+		}
+	})
+	t.Run("the caller stops iterating", func(t *testing.T) {
+		for ev, err := range b.Subscribe(t.Context(), "leave", ids[0]) {
+			require.NoError(t, err)
+			text, _ := ev.MarshalEvent()
+			require.Equal(t, ids[1], text.ID)
+			break
+		}
+		for ev, err := range b.Subscribe(t.Context(), "leave", ids[len(ids)-2]) {
+			require.NoError(t, err)
+			text, _ := ev.MarshalEvent()
+			require.Equal(t, ids[len(ids)-1], text.ID)
+			break
+		}
+	})
+	assert.Zero(t, b.Feeds(), "no live feed is left")
+	assert.Zero(t, streamInfo(t, srv.Connect(t)).State.Consumers, "no consumer is left on the server")
 }

@@ -733,3 +733,76 @@ func TestLeavingAtAnyPoint(t *testing.T) {
 	assert.Zero(t, b.Feeds(), "no live feed is left")
 	assert.Zero(t, streamInfo(t, srv.Connect(t)).State.Consumers, "no consumer is left on the server")
 }
+
+// TestResumeWhilePublishing starts subscriptions from ids published
+// moments ago while a publisher keeps going, so that reading the history
+// and joining the live feed race with it. A subscriber dropped as slow
+// resumes from the last id it got, as a client would.
+func TestResumeWhilePublishing(t *testing.T) {
+	const total, starts = 300, 10
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{QueueLen: 16})
+	ids := make(chan string, total)
+	go func() {
+		defer close(ids)
+		for i := range total {
+			id, err := b.Publish(t.Context(), "busy", sseview.Text{Type: "t", Data: strconv.Itoa(i)})
+			if !assert.NoError(t, err) {
+				return
+			}
+			ids <- id
+		}
+	}()
+	type result struct {
+		from int
+		got  []string
+		err  error
+	}
+	results := make(chan result, starts)
+	var published []string
+	for id := range ids {
+		published = append(published, id)
+		if n := len(published); n%(total/starts) == 1 {
+			go func() {
+				got, err := follow(t.Context(), b, "busy", id, strconv.Itoa(total-1))
+				results <- result{n - 1, got, err}
+			}()
+		}
+	}
+	require.Len(t, published, total)
+	for range starts {
+		select {
+		case r := <-results:
+			require.NoError(t, r.err, "subscriber from event %d", r.from)
+			assert.Equal(t, published[r.from+1:], r.got, "subscriber from event %d", r.from)
+		case <-time.After(wait):
+			t.Fatal("a subscriber did not get to the last event")
+		}
+	}
+}
+
+// follow collects the ids of the topic's events after lastEventID until
+// the one whose data is last, resuming after ErrSlowSubscriber.
+func follow(ctx context.Context, b sseview.Broker, topic, lastEventID, last string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	var got []string
+	for {
+		for ev, err := range b.Subscribe(ctx, topic, lastEventID) {
+			if errors.Is(err, sseview.ErrSlowSubscriber) {
+				break
+			}
+			if err != nil {
+				return got, err
+			}
+			text, _ := ev.MarshalEvent()
+			got = append(got, text.ID)
+			lastEventID = text.ID
+			if text.Data == last {
+				return got, nil
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return got, err
+		}
+	}
+}

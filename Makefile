@@ -1,10 +1,10 @@
 # Every target is what CI runs (see .ci/run). Each Go module of the repo is
 # listed in MODULES; the core module is ".".
 GO ?= go
-MODULES := .
+MODULES := . natsbroker
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint fuzz bench
+.PHONY: run test lint fuzz bench loadtest
 
 ## run: the weather example on its embedded defaults (http://127.0.0.1:8000)
 run:
@@ -26,3 +26,8 @@ fuzz:
 ## bench: the library's Go benchmarks
 bench:
 	$(GO) test ./sseview -run '^$$' -bench . -benchmem
+	cd natsbroker && $(GO) test . -run '^$$' -bench .
+
+## loadtest: loopback fan-out load test: 1,000 real SSE clients, 100 events/s for 10 s, per broker
+loadtest:
+	cd natsbroker && $(GO) run ./cmd/fanoutload -broker nats -clients 1000 -rate 100 -duration 10s

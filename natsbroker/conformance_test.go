@@ -1,0 +1,40 @@
+//go:build brokertest
+
+package natsbroker_test
+
+// This file runs the shared conformance suite sseview/brokertest, which is
+// on the memory branch and not yet on main: delete the build line at the
+// top once it is (it passes against that branch's suite). Until then
+// `go test -tags brokertest` needs that package.
+
+import (
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sseview/sseview/natsbroker"
+	"github.com/sseview/sseview/natsbroker/internal/natstest"
+	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/brokertest"
+)
+
+// TestConformance runs the shared sseview.Broker suite: the same behaviour
+// tests as the in-memory broker's. Each broker the suite asks for gets its
+// own stream (its limits are the stream's) on one NATS server.
+func TestConformance(t *testing.T) {
+	srv := natstest.Start(t)
+	var streams atomic.Int64
+	brokertest.Run(t, func(t *testing.T, l brokertest.Limits) sseview.Broker {
+		n := strconv.FormatInt(streams.Add(1), 10)
+		cfg := natsbroker.Config{Stream: "CONFORMANCE" + n, SubjectPrefix: "conformance" + n, MaxEvents: l.MaxEvents, MaxAge: l.MaxAge, Logger: quiet}
+		if l.MaxAge == 0 {
+			cfg.MaxAge = -1
+		}
+		b, err := natsbroker.New(t.Context(), srv.Connect(t), cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, b.Close()) })
+		return b
+	})
+}

@@ -27,37 +27,55 @@ type Updater struct {
 	Logger   *slog.Logger     // nil means slog.Default()
 
 	mu      sync.Mutex
-	watched map[string]int // point → open streams
-	changed chan struct{}  // closed and replaced whenever watched changes
+	watched map[string]*watch
+	changed chan struct{} // closed and replaced whenever watched changes
 }
 
 // Watch records a stream of point until unwatch is called. The first stream
-// of a point gets a reading stored before Watch returns (errors are logged:
-// the stream still works and picks up the next round).
+// of a point gets a reading stored before Watch returns, and streams that
+// join meanwhile wait for it (errors are logged: the streams still work and
+// pick up the next round).
 func (u *Updater) Watch(ctx context.Context, point string) (unwatch func()) {
 	u.mu.Lock()
 	if u.watched == nil {
-		u.watched = make(map[string]int)
+		u.watched = make(map[string]*watch)
 	}
-	u.watched[point]++
-	first := u.watched[point] == 1
+	w := u.watched[point]
+	first := w == nil
+	if first {
+		w = &watch{stored: make(chan struct{})}
+		u.watched[point] = w
+	}
+	w.streams++
 	u.notifyLocked()
 	u.mu.Unlock()
 
 	if first {
 		u.update(ctx, point, u.now())
+		close(w.stored)
+	} else {
+		select {
+		case <-w.stored:
+		case <-ctx.Done():
+		}
 	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			u.mu.Lock()
 			defer u.mu.Unlock()
-			if u.watched[point]--; u.watched[point] == 0 {
+			if w.streams--; w.streams == 0 {
 				delete(u.watched, point)
 			}
 			u.notifyLocked()
 		})
 	}
+}
+
+// watch is a watched point.
+type watch struct {
+	streams int
+	stored  chan struct{} // closed when the first stream's reading is stored
 }
 
 // Watched returns the points with open streams, sorted, and a channel that

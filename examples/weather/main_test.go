@@ -129,18 +129,6 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	}
 }
 
-// next waits for the next line.
-func (w *lineWriter) next(t *testing.T) string {
-	t.Helper()
-	select {
-	case line := <-w.lines:
-		return line
-	case <-time.After(wait):
-		t.Fatal("no line printed")
-		return ""
-	}
-}
-
 // runResult is what run returned, and when.
 type runResult struct {
 	err error

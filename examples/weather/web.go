@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -45,7 +46,7 @@ type page struct {
 }
 
 func newPage(cfg config) (*page, error) {
-	tmpl, err := template.New("index").Parse(indexHTML)
+	tmpl, err := template.New("index").Funcs(template.FuncMap{"duration": shortDuration}).Parse(indexHTML)
 	if err != nil {
 		return nil, fmt.Errorf("weather: page template: %w", err)
 	}
@@ -58,6 +59,19 @@ func newPage(cfg config) (*page, error) {
 		return nil, fmt.Errorf("weather: page template: %w", err)
 	}
 	return &page{html: buf.Bytes()}, nil
+}
+
+// shortDuration writes d as people do: "1h" and "2m", not "1h0m0s" and
+// "2m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,7 @@
   function setConnection(state) {
     page.connection = state;
     $("conn").dataset.state = state;
+    document.body.dataset.connection = state;
     $("conn-text").textContent = state;
   }
 

@@ -121,7 +121,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stdout, "weather: serving %s (database %s, poll %v, update %v); Ctrl-C to stop\n",
 		pageURL(ln.Addr()), a.dbPath, cfg.Poll, cfg.Update)
-	return a.Serve(ctx, ln)
+	if err := a.Serve(ctx, ln); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "weather: stopped")
+	return nil
 }
 
 // pageURL is the URL of the page on addr; a wildcard host is shown as

@@ -19,6 +19,7 @@ test:
 lint:
 	@set -e; out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); done
+	@echo "== examples/weather (-tags e2e)"; cd examples/weather && $(GO) vet -tags e2e ./... && $(GO) run $(STATICCHECK) -tags e2e ./...
 
 ## fuzz: a short run of the encoder round-trip fuzzer
 fuzz:

@@ -47,8 +47,8 @@ type WeatherStream struct {
 // is not kept waiting for readings that can never exist.
 func (v WeatherStream) Accept(r *http.Request, p sseview.Params) error {
 	lat, lng := p.Float("lat"), p.Float("lng")
-	if p.Err() != nil {
-		return nil // answered with 400 by the Handler
+	if err := p.Err(); err != nil {
+		return err // a *sseview.ParamError: 400
 	}
 	if math.Abs(lat) > 90 {
 		return sseview.Refuse(http.StatusBadRequest, map[string]string{
@@ -78,9 +78,9 @@ func (v WeatherStream) Stream(ctx context.Context, r *http.Request, p sseview.Pa
 		for {
 			wp, ok, err := v.Points.Latest(ctx, point)
 			if err != nil {
-				if ctx.Err() == nil { // a query cut short by the client leaving is no failure
-					yield(nil, err)
-				}
+				// Handler drops an error that comes after ctx is done: a
+				// query cut short by the client leaving is no failure.
+				yield(nil, err)
 				return
 			}
 

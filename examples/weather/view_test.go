@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/sseview"
 )
 
 // at is a fixed time for readings the tests write themselves.
@@ -290,4 +293,45 @@ func TestClosedDatabaseMidStream(t *testing.T) {
 	require.ErrorIs(t, err, io.EOF)
 	assert.Contains(t, logs.String(), "sql: database is closed")
 	assert.True(t, strings.Contains(logs.String(), "level=ERROR"))
+}
+
+// blockingReadings is a query that runs until its context is done, as a
+// slow database query would.
+type blockingReadings struct {
+	started chan struct{}
+}
+
+func (b *blockingReadings) Latest(ctx context.Context, point string) (WeatherPoint, bool, error) {
+	close(b.started)
+	<-ctx.Done()
+	return WeatherPoint{}, false, ctx.Err()
+}
+
+func TestClientLeavingDuringAQueryIsNoFailure(t *testing.T) {
+	logs := &logBuffer{}
+	points := &blockingReadings{started: make(chan struct{})}
+	served := make(chan struct{})
+	r := chi.NewRouter()
+	r.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer close(served) // after the Handler has logged whatever it logs
+			next.ServeHTTP(w, r)
+		})
+	})
+	r.Get(weatherRoute, (&sseview.Handler{View: WeatherStream{Points: points, Poll: testPoll}, Logger: logs.logger()}).ServeHTTP)
+	url := testutil.Serve(t, r).URL
+
+	s := testutil.Open(t, nil, url+"/weather/1.00,2.00/", nil)
+	select {
+	case <-points.started:
+	case <-time.After(wait):
+		t.Fatal("the view did not query")
+	}
+	s.Close()
+	select {
+	case <-served:
+	case <-time.After(wait):
+		t.Fatal("the view did not return after the client left")
+	}
+	assert.NotContains(t, logs.String(), "stream failed")
 }

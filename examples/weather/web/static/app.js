@@ -15,6 +15,7 @@
     lastReading: null,    // the last weather event's data
     lastUpdate: null,     // Date the last weather event arrived
     lastPing: null,       // Date the last ping arrived
+    temperatures: [],     // the last readings' temperatures, oldest first
   };
   window.weatherPage = page;
 
@@ -63,6 +64,8 @@
     page.lastReading = null;
     page.lastUpdate = null;
     page.lastPing = null;
+    page.temperatures = [];
+    drawTrend();
     history.replaceState(null, "", "#" + point);
 
     $("lat").value = lat;
@@ -102,7 +105,10 @@
       page.weatherEvents++;
       page.lastReading = current;
       page.lastUpdate = new Date();
+      page.temperatures.push(current.temperature_c);
+      if (page.temperatures.length > 40) page.temperatures.shift();
       showReading(current);
+      drawTrend();
       log("weather", current.temperature_c.toFixed(1) + " °C, " + current.condition);
     });
     es.addEventListener("ping", () => {
@@ -125,6 +131,23 @@
     $("wind-dir").textContent = "from " + compass[Math.round(dir / 22.5) % 16];
     $("observed").textContent = clock(new Date(c.time));
     renderTimes();
+  }
+
+  // Draws the temperatures received so far as a line, once there are two.
+  function drawTrend() {
+    const t = page.temperatures;
+    $("trend").hidden = t.length < 2;
+    if (t.length < 2) return;
+    const lo = Math.min(...t), hi = Math.max(...t);
+    const span = Math.max(hi - lo, 1); // a flat line stays mid-height
+    const mid = (lo + hi) / 2;
+    const points = t.map((v, i) => {
+      const x = (i / (t.length - 1)) * 600;
+      const y = 35 - ((v - mid) / span) * 58;
+      return x.toFixed(1) + "," + y.toFixed(1);
+    });
+    $("trend-line").setAttribute("points", points.join(" "));
+    $("trend-range").textContent = lo.toFixed(1) + " – " + hi.toFixed(1) + " °C";
   }
 
   function ago(date) {

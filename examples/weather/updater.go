@@ -19,16 +19,16 @@ import (
 // an open stream, and one at once when a point gets its first stream, so a
 // new page has something to show without waiting an interval.
 //
-// It is the view's [Watcher]. Its zero value is not usable: set Store.
+// It is the view's [Watcher]. Store must be set, and Interval too for Run.
 type Updater struct {
 	Store    *Store
-	Interval time.Duration    // between rounds of readings
+	Interval time.Duration    // between rounds of readings; must be positive
 	Now      func() time.Time // the clock; nil means time.Now
 	Logger   *slog.Logger     // nil means slog.Default()
 
 	mu      sync.Mutex
-	watched map[string]*watch
-	changed chan struct{} // closed and replaced whenever watched changes
+	watched map[string]*watch // point → its streams
+	changed chan struct{}     // closed and replaced whenever watched changes
 }
 
 // Watch records a stream of point until unwatch is called. The first stream

@@ -20,7 +20,8 @@ var indexHTML string
 //go:embed web/static
 var webStatic embed.FS
 
-// staticFS serves the page's stylesheet and script under /static/.
+// staticFS serves the page's stylesheet and script under /static/. (Sub
+// fails only on a malformed directory name, and this one is constant.)
 var staticFS, _ = fs.Sub(webStatic, "web/static")
 
 // preset is a city the page offers with one click.

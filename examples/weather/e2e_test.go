@@ -208,7 +208,7 @@ func assertShown(t *testing.T, ctx context.Context, c Current) {
 }
 
 // TestBrowserWeatherPage drives the page in headless Chromium against the
-// real server: the stream opens, a reading written to the database shows
+// real server: a point off the Earth is refused, the stream opens, a reading written to the database shows
 // within two polls, switching point closes the old stream, and across a
 // server restart on the same port the page shows "reconnecting" and then
 // live data again.
@@ -238,6 +238,12 @@ func TestBrowserWeatherPage(t *testing.T) {
 		}
 	}))
 	url := "http://" + srv.addr + "/"
+
+	// A point off the Earth gets a 400, which an EventSource does not retry:
+	// the page says the stream is closed.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(url+"#95.00,0.00")))
+	waitPage(t, ctx, "the refused stream", `weatherPage.connection === "closed"`, 10*time.Second)
+	assert.Equal(t, "closed", text(t, ctx, "conn-text"))
 
 	// The page opens the stream and shows the reading the updater stores
 	// for a newly watched point.

@@ -188,6 +188,11 @@
       });
     }
     setInterval(renderTimes, 1000);
+    // An edited or linked #lat,lng switches point too.
+    window.addEventListener("hashchange", () => {
+      const p = fromHash();
+      if (p && p.lat + "," + p.lng !== page.point) watch(p.lat, p.lng, p.name);
+    });
 
     const start = fromHash();
     if (start) {

@@ -1,14 +1,15 @@
 # Every target is what CI runs (see .ci/run). Each Go module of the repo is
 # listed in MODULES; the core module is ".".
 GO ?= go
-MODULES := . natsbroker
+MODULES := . natsbroker examples/weather
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint fuzz bench loadtest
+.PHONY: run test lint fuzz bench loadtest e2e
 
-## run: the weather example on its embedded defaults (http://127.0.0.1:8000)
+## run: the weather example on its embedded defaults (http://127.0.0.1:8000),
+## polling every 2 s (the seed's 30 s is the program's default) so the page moves
 run:
-	cd examples/weather && $(GO) run .
+	cd examples/weather && $(GO) run . -poll 2s -update 3s
 
 ## test: vet and race-enabled tests of every module (fast, no browser)
 test:
@@ -18,6 +19,7 @@ test:
 lint:
 	@set -e; out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); done
+	@echo "== examples/weather (-tags e2e)"; cd examples/weather && $(GO) vet -tags e2e ./... && $(GO) run $(STATICCHECK) -tags e2e ./...
 
 ## fuzz: a short run of the encoder round-trip fuzzer
 fuzz:
@@ -31,3 +33,13 @@ bench:
 ## loadtest: loopback fan-out load test: 1,000 real SSE clients, 100 events/s for 10 s, per broker
 loadtest:
 	cd natsbroker && $(GO) run ./cmd/fanoutload -broker nats -clients 1000 -rate 100 -duration 10s
+
+## e2e: the weather page in headless Chromium ($$CHROME_PATH, default /usr/bin/chromium)
+e2e:
+	@chrome="$${CHROME_PATH:-/usr/bin/chromium}"; \
+	if [ ! -x "$$chrome" ]; then \
+		echo "e2e: skipped: no Chromium at $$chrome."; \
+		echo "e2e: install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROME_PATH."; \
+		exit 0; \
+	fi; \
+	cd examples/weather && CHROME_PATH="$$chrome" $(GO) test -race -tags e2e -run '^TestBrowser' -count=1 -v .

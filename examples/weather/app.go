@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/sseview/sseview/sseview"
+)
+
+const (
+	// shutdownTimeout bounds how long the server waits for requests in
+	// flight; streams end at once, so it is only reached by a stuck handler.
+	shutdownTimeout = 5 * time.Second
+	// reconnectAfter is the reconnection time streams are told on shutdown,
+	// so the pages come back quickly to a restarted server.
+	reconnectAfter = time.Second
+)
+
+// app is the program's parts, built by newApp, served by Serve.
+type app struct {
+	cfg     config
+	store   *Store
+	updater *Updater
+	handler http.Handler
+	dbPath  string // the database shown to the user
+	tmpDir  string // removed by Close when the database lives in it
+}
+
+// newApp opens the database and builds the routes. Close releases them.
+func newApp(ctx context.Context, cfg config) (*app, error) {
+	a := &app{cfg: cfg, dbPath: cfg.DB}
+	if a.dbPath == "" {
+		// A file rather than ":memory:": a file in WAL mode serves every
+		// stream's poll on its own connection while the updater writes,
+		// where ":memory:" must be one connection that all of them queue
+		// for. It is also open to `sqlite3` while the demo runs.
+		dir, err := os.MkdirTemp("", "sseview-weather-")
+		if err != nil {
+			return nil, fmt.Errorf("weather: %w", err)
+		}
+		a.tmpDir = dir
+		a.dbPath = filepath.Join(dir, "weather.db")
+	}
+	store, err := OpenStore(ctx, a.dbPath)
+	if err != nil {
+		a.removeTmp()
+		return nil, err
+	}
+	a.store = store
+	a.updater = &Updater{Store: store, Interval: cfg.Update, Logger: cfg.Logger}
+	page, err := newPage(cfg)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+
+	r := chi.NewRouter()
+	r.Get("/", page.ServeHTTP)
+	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
+	r.Get(weatherRoute, (&sseview.Handler{
+		View:   WeatherStream{Points: store, Watcher: a.updater, Poll: cfg.Poll},
+		Logger: cfg.Logger,
+	}).ServeHTTP)
+	a.handler = r
+	return a, nil
+}
+
+// Close closes the database and removes its temporary directory, if any.
+func (a *app) Close() error {
+	err := a.store.Close()
+	a.removeTmp()
+	return err
+}
+
+func (a *app) removeTmp() {
+	if a.tmpDir != "" {
+		os.RemoveAll(a.tmpDir)
+	}
+}
+
+// Serve serves on ln and runs the updater until ctx is done, then shuts the
+// server down: open streams end at once (each told to reconnect in about a
+// second), other requests get shutdownTimeout to finish.
+func (a *app) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.logger().Handler(), slog.LevelWarn),
+	}
+	sseview.EndStreamsOnShutdown(srv, reconnectAfter)
+
+	updaterCtx, stopUpdater := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { a.updater.Run(updaterCtx) })
+	defer func() {
+		stopUpdater()
+		wg.Wait()
+	}()
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("weather: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	if err != nil {
+		return fmt.Errorf("weather: shutdown: %w", err)
+	}
+	return nil
+}
+
+func (a *app) logger() *slog.Logger {
+	if a.cfg.Logger != nil {
+		return a.cfg.Logger
+	}
+	return slog.Default()
+}

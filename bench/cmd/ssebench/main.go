@@ -33,10 +33,11 @@ func run(args []string) error {
 	case "server":
 		fs := flag.NewFlagSet("server", flag.ContinueOnError)
 		name := fs.String("contestant", "", "the contestant to serve")
+		sndbuf := fs.Int("sndbuf", 0, "fixed send buffer of the streams' sockets, in bytes (0: the kernel's autotuning)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return serve.Main(*name)
+		return serve.Main(*name, *sndbuf)
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }

@@ -33,8 +33,8 @@ type server struct {
 }
 
 // startServer starts the server process of contestant name.
-func startServer(self, name string) (*server, error) {
-	cmd := exec.Command(self, "server", "-contestant", name)
+func startServer(self, name string, args ...string) (*server, error) {
+	cmd := exec.Command(self, append([]string{"server", "-contestant", name}, args...)...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -73,8 +73,19 @@ func startServer(self, name string) (*server, error) {
 // stop ends the process, whatever state its contestant is in.
 func (s *server) stop() {
 	_ = s.stdin.Close()
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	exited := make(chan struct{})
+	go func() {
+		_ = s.cmd.Wait()
+		close(exited)
+	}()
+	// A server whose handlers are stuck would not exit; a profiled one
+	// needs a moment to write its profile.
+	select {
+	case <-exited:
+	case <-time.After(time.Second):
+		_ = s.cmd.Process.Kill()
+		<-exited
+	}
 	s.hc.CloseIdleConnections()
 }
 

@@ -7,7 +7,9 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +37,7 @@ type Config struct {
 // Full is the configuration of `make bench`.
 var Full = Config{
 	Rounds: 3, ThroughputEvents: 200_000, IdleConns: 10_000,
-	FanoutSubs: 1_000, FanoutRate: 100, FanoutSeconds: 5, FanoutSize: 128,
+	FanoutSubs: 1_000, FanoutRate: 100, FanoutSeconds: 3, FanoutSize: 128,
 	ChurnCycles: 10_000, ShutdownStreams: 1_000, ShutdownTimeout: 3 * time.Second,
 	RunTimeout: 60 * time.Second,
 }
@@ -158,13 +160,19 @@ func (d *driver) scenarios() []*scenario {
 	return out
 }
 
+func debugf(format string, args ...any) {
+	if os.Getenv("SSEBENCH_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, format+"\n", args...)
+	}
+}
+
 // withServer runs fn against a fresh server of c.
-func (d *driver) withServer(c *contestants.Contestant, fn func(s *server, smp *sample)) sample {
+func (d *driver) withServer(c *contestants.Contestant, fn func(s *server, smp *sample), args ...string) sample {
 	var smp sample
 	if c.Unavailable != "" {
 		return smp
 	}
-	s, err := startServer(d.self, c.Name)
+	s, err := startServer(d.self, c.Name, args...)
 	if err != nil {
 		smp.problem("%v", err)
 		return smp
@@ -260,9 +268,15 @@ func (d *driver) idle(c *contestants.Contestant) sample {
 			return
 		}
 		n := d.cfg.IdleConns
+		t0 := time.Now()
 		f := openFleet(s, c, n, nil)
-		defer f.close()
+		defer func() {
+			t1 := time.Now()
+			f.close()
+			debugf("idle %s: close %v", c.Name, time.Since(t1))
+		}()
 		f.waitFirst(s, c, 60*time.Second, nil)
+		debugf("idle %s: open %v", c.Name, time.Since(t0))
 		// Let the server finish what the connects started.
 		time.Sleep(500 * time.Millisecond)
 		rss1, err1 := s.rssBytes()
@@ -279,6 +293,14 @@ func (d *driver) idle(c *contestants.Contestant) sample {
 		smp.set("heap_kib_per_conn", (float64(st2.HeapInuse)-float64(st0.HeapInuse))/fn/1024)
 	})
 }
+
+// fanoutSndbuf is the send buffer of the server's sockets in the fan-out
+// scenarios. On loopback the kernel starts a socket with over a megabyte of
+// send buffer (ten 64 KiB segments, doubled), which a stopped client at
+// 100 events/s would take minutes to fill; fixed at 8 KiB (16 KiB with the
+// kernel's doubling) a stopped reader blocks its writer within seconds.
+// Every contestant gets the same sockets.
+const fanoutSndbuf = 8 << 10
 
 // subState is what one fan-out subscriber saw; only its goroutine writes it
 // until the driver reads it after the run.
@@ -394,7 +416,7 @@ func (d *driver) fanout(c *contestants.Contestant, slow bool) sample {
 				smp.set("p99_vs_fanout", q(0.99)/base)
 			}
 		}
-	})
+	}, "-sndbuf", strconv.Itoa(fanoutSndbuf))
 }
 
 func (d *driver) churn(c *contestants.Contestant) sample {

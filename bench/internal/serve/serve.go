@@ -22,7 +22,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -72,9 +74,30 @@ func RaiseFileLimit(need uint64) error {
 	return nil
 }
 
+// sndbufListener gives every accepted connection a fixed send buffer.
+type sndbufListener struct {
+	net.Listener
+	size int
+}
+
+func (l sndbufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		if err := tc.SetWriteBuffer(l.size); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
 // Main runs the server of contestant name until stdin closes (the driver
 // went away) or it is killed. It prints "LISTEN <addr> <control addr>".
-func Main(name string) error {
+// A positive sndbuf fixes the send buffer of every stream's socket.
+func Main(name string, sndbuf int) error {
 	c := contestants.ByName(name)
 	if c == nil {
 		return fmt.Errorf("serve: no contestant %q", name)
@@ -92,6 +115,9 @@ func Main(name string) error {
 	if err != nil {
 		return err
 	}
+	if sndbuf > 0 {
+		ln = sndbufListener{ln, sndbuf}
+	}
 	cln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -104,7 +130,20 @@ func Main(name string) error {
 	go func() { _ = srv.Serve(ln) }()
 	go func() { _ = http.Serve(cln, ctl.mux()) }()
 	fmt.Printf("LISTEN %s %s\n", ln.Addr(), cln.Addr())
-	// The driver holds our stdin: when it dies, so do we.
+	// SSEBENCH_CPUPROFILE=dir profiles the server, for finding out why a
+	// contestant costs what it costs.
+	if dir := os.Getenv("SSEBENCH_CPUPROFILE"); dir != "" {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", name, os.Getpid())))
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
+	// The driver holds our stdin: when it closes it or dies, we end.
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
 }

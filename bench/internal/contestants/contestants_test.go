@@ -1,0 +1,83 @@
+package contestants
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/sseview/sseview/bench/internal/wire"
+)
+
+// get opens path on srv as an EventSource would.
+func get(tb testing.TB, srv *httptest.Server, path string) *http.Response {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("status %s", resp.Status)
+	}
+	return resp
+}
+
+// TestStream checks that every per-request contestant sends exactly the
+// events asked for, intact and in order.
+func TestStream(t *testing.T) {
+	for _, c := range All() {
+		if c.Mode != PerRequest {
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			srv := httptest.NewServer(c.New().Handler)
+			defer srv.Close()
+			resp := get(t, srv, "/stream?n=50&size=100")
+			defer resp.Body.Close()
+			r := wire.NewReader(resp.Body)
+			for want := range int64(50) {
+				ev, err := r.Next()
+				if err != nil {
+					t.Fatalf("event %d: %v", want, err)
+				}
+				seq, _, err := wire.Check(ev.Data, 100, c.Quoted)
+				if err != nil || seq != want {
+					t.Fatalf("event %d: seq %d, %v", want, seq, err)
+				}
+			}
+			if _, err := r.Next(); err != io.EOF {
+				t.Fatalf("after the last event: %v, want EOF", err)
+			}
+		})
+	}
+}
+
+// BenchmarkStream is the per-request throughput scenario in one process,
+// with a client that only drains the socket: what is left is the server's
+// cost per event, so that the libraries' overheads stand out.
+func BenchmarkStream(b *testing.B) {
+	for _, size := range []int{64, 1024} {
+		for _, c := range All() {
+			if c.Mode != PerRequest {
+				continue
+			}
+			b.Run(fmt.Sprintf("%dB/%s", size, c.Name), func(b *testing.B) {
+				srv := httptest.NewServer(c.New().Handler)
+				defer srv.Close()
+				b.ReportAllocs()
+				b.ResetTimer()
+				resp := get(b, srv, fmt.Sprintf("/stream?n=%d&size=%d", b.N, size))
+				if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+					b.Fatal(err)
+				}
+				resp.Body.Close()
+			})
+		}
+	}
+}

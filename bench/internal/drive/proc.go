@@ -192,3 +192,20 @@ func (s *server) shutdown(timeout time.Duration) (serve.ShutdownResult, error) {
 	err := s.ctlDo(ctx, http.MethodPost, "/shutdown", url.Values{"timeout": {timeout.String()}}, &res)
 	return res, err
 }
+
+// saveHeapProfile writes the server's heap profile, after a GC, to file.
+func (s *server) saveHeapProfile(file string) error {
+	resp, err := s.hc.Get("http://" + s.ctl + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("heap profile: %s", resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
+}

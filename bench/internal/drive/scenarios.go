@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -285,6 +286,11 @@ func (d *driver) idle(c *contestants.Contestant) sample {
 		if err := errors.Join(err1, err2, err3); err != nil {
 			smp.problem("%v", err)
 			return
+		}
+		if dir := os.Getenv("SSEBENCH_HEAPPROFILE"); dir != "" {
+			if err := s.saveHeapProfile(filepath.Join(dir, c.Name+"-idle.pprof")); err != nil {
+				smp.problem("%v", err)
+			}
 		}
 		smp.Problems = append(smp.Problems, f.problems()...)
 		fn := float64(n)

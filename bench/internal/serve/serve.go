@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	pprofhttp "net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -108,6 +109,11 @@ func Main(name string, sndbuf int) error {
 	if err := RaiseFileLimit(12000); err != nil {
 		return err
 	}
+	// SSEBENCH_HEAPPROFILE (read by the driver) asks for exact heap
+	// profiles: record every allocation.
+	if os.Getenv("SSEBENCH_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 1
+	}
 	// The libraries' own logging of dropped clients is not under test.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	inst := c.New()
@@ -167,6 +173,7 @@ func (c *control) mux() http.Handler {
 	m.HandleFunc("GET /run", c.runStatus)
 	m.HandleFunc("POST /tick", c.tick)
 	m.HandleFunc("POST /shutdown", c.shutdown)
+	m.HandleFunc("GET /debug/pprof/", pprofhttp.Index)
 	return m
 }
 

@@ -28,7 +28,8 @@ type stream struct {
 }
 
 // start sends the response headers, and the retry hint if there is one.
-// An error means nothing was sent: the writer cannot flush.
+// It returns a nil stream, having sent nothing, when the writer cannot
+// flush; a write error comes back with the broken stream.
 func (h *Handler) start(w http.ResponseWriter, r *http.Request, cancel context.CancelCauseFunc) (*stream, error) {
 	s := &stream{
 		w:            w,
@@ -44,21 +45,44 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, cancel context.C
 	if s.writeTimeout < 0 {
 		_ = s.rc.SetWriteDeadline(time.Time{})
 	}
+	if !canFlush(w) {
+		return nil, http.ErrNotSupported
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// WriteHeader before the first Flush: a wrapper such as chi's Compress
+	// decides on its encoding in WriteHeader, and a Flush that reached the
+	// connection first would send the headers without it.
+	w.WriteHeader(http.StatusOK)
 	if err := s.rc.Flush(); err != nil {
-		return nil, err
+		return s, s.fail(err)
 	}
 	s.lastWrite = time.Now()
 	if h.Retry > 0 {
 		if err := s.writeLocked(append(appendRetry(nil, h.Retry), '\n')); err != nil {
-			return s, nil
+			return s, err
 		}
 	}
 	if s.keepAlive > 0 {
 		s.timer = time.AfterFunc(s.keepAlive, s.ping)
 	}
 	return s, nil
+}
+
+// canFlush reports whether http.ResponseController can flush w, walking
+// the same Unwrap chain, without flushing: a flush would commit the
+// response before a 500 could still be sent.
+func canFlush(w http.ResponseWriter) bool {
+	for {
+		switch t := w.(type) {
+		case interface{ FlushError() error }, http.Flusher:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
+		}
+	}
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}

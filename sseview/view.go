@@ -170,15 +170,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, err := h.start(w, r, cancel)
-	if err != nil {
-		if errors.Is(err, http.ErrNotSupported) {
-			clear(w.Header())
-			h.refuse(w, r, fmt.Errorf("sseview: the response writer cannot flush "+
-				"(a middleware wrapper without Unwrap?): %w", err))
-		}
+	if s == nil {
+		clear(w.Header())
+		h.refuse(w, r, fmt.Errorf("sseview: the response writer cannot flush "+
+			"(a middleware wrapper without Unwrap?): %w", err))
 		return
 	}
 	defer s.close()
+	if err != nil {
+		h.logger().DebugContext(ctx, "sseview: client dropped", logAttrs(r, err)...)
+		return
+	}
 	h.pump(ctx, r, s, events)
 }
 

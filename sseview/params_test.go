@@ -1,0 +1,246 @@
+package sseview
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// viewFunc adapts a function to StreamView.
+type viewFunc func(ctx context.Context, r *http.Request, p Params) iter.Seq2[Event, error]
+
+func (f viewFunc) Stream(ctx context.Context, r *http.Request, p Params) iter.Seq2[Event, error] {
+	return f(ctx, r, p)
+}
+
+// events yields evs in order.
+func events(evs ...Event) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		for _, ev := range evs {
+			if !yield(ev, nil) {
+				return
+			}
+		}
+	}
+}
+
+type namedValue struct{ Name, Value string }
+
+// paramsView records the params it was given.
+func paramsView(got *[]namedValue) StreamView {
+	return viewFunc(func(_ context.Context, _ *http.Request, p Params) iter.Seq2[Event, error] {
+		*got = nil
+		for name, value := range p.All() {
+			*got = append(*got, namedValue{name, value})
+		}
+		return events()
+	})
+}
+
+func serve(h http.Handler, method, target string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+	return rec
+}
+
+func TestParamsInPatternOrder(t *testing.T) {
+	var got []namedValue
+	view := AsView(paramsView(&got))
+
+	r := chi.NewRouter()
+	r.Get(`/weather/{lat:-?\d{1,3}\.\d{2}},{lng:-?\d{1,3}\.\d{2}}/`, view)
+	r.Get("/swap/{b}/{a}", view)
+	r.Route("/api/{version}", func(r chi.Router) {
+		rooms := chi.NewRouter()
+		rooms.Get("/{room}/events", view)
+		rooms.Get("/{room}/files/*", view)
+		rooms.Get("/shadow/{version}", view)
+		r.Mount("/rooms", rooms)
+	})
+	outer := chi.NewRouter()
+	outer.Mount("/mounted", r)
+
+	tests := []struct {
+		target string
+		want   []namedValue
+	}{
+		{"/weather/40.71,-74.01/", []namedValue{{"lat", "40.71"}, {"lng", "-74.01"}}},
+		{"/swap/1/2", []namedValue{{"b", "1"}, {"a", "2"}}},
+		{"/api/v2/rooms/lobby/events", []namedValue{{"version", "v2"}, {"room", "lobby"}}},
+		{"/mounted/api/v2/rooms/lobby/events", []namedValue{{"version", "v2"}, {"room", "lobby"}}},
+		{"/api/v2/rooms/lobby/files/a/b.txt", []namedValue{{"version", "v2"}, {"room", "lobby"}, {"*", "a/b.txt"}}},
+		{"/api/v1/rooms/shadow/v9", []namedValue{{"version", "v1"}, {"version", "v9"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			h := http.Handler(r)
+			if tt.target[:8] == "/mounted" {
+				h = outer
+			}
+			rec := serve(h, http.MethodGet, tt.target)
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			assert.Equal(t, tt.want, got)
+		})
+	}
+
+	t.Run("regexp mismatch is chi's 404", func(t *testing.T) {
+		assert.Equal(t, http.StatusNotFound, serve(r, http.MethodGet, "/weather/40.7,-74.01/").Code)
+		assert.Equal(t, http.StatusNotFound, serve(r, http.MethodGet, "/weather/40x71,-74.01/").Code)
+	})
+}
+
+func TestParamsOnServeMux(t *testing.T) {
+	var got []namedValue
+	mux := http.NewServeMux()
+	mux.Handle("GET /files/{owner}/{path...}", AsView(paramsView(&got)))
+	mux.Handle("GET /exact/{id}/{$}", AsView(paramsView(&got)))
+
+	rec := serve(mux, http.MethodGet, "/files/ann/a/b.txt")
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, []namedValue{{"owner", "ann"}, {"path", "a/b.txt"}}, got)
+
+	rec = serve(mux, http.MethodGet, "/exact/7/")
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, []namedValue{{"id", "7"}}, got)
+}
+
+func TestParamsAccess(t *testing.T) {
+	var p Params
+	view := viewFunc(func(_ context.Context, _ *http.Request, params Params) iter.Seq2[Event, error] {
+		p = params
+		return events()
+	})
+	r := chi.NewRouter()
+	r.Get("/{a}/{b}", AsView(view))
+	require.Equal(t, http.StatusOK, serve(r, http.MethodGet, "/x/y").Code)
+
+	assert.Equal(t, 2, p.Len())
+	assert.Equal(t, "x", p.At(0))
+	assert.Equal(t, "y", p.At(1))
+	assert.Equal(t, "y", p.Get("b"))
+	assert.Equal(t, "", p.Get("missing"), "Get of an unknown name is empty, like chi.URLParam")
+	assert.NoError(t, p.Err(), "Get records nothing")
+	assert.Panics(t, func() { p.At(2) })
+}
+
+func TestChildParamShadowsParent(t *testing.T) {
+	var got string
+	view := viewFunc(func(_ context.Context, _ *http.Request, p Params) iter.Seq2[Event, error] {
+		got = p.Get("id")
+		return events()
+	})
+	r := chi.NewRouter()
+	r.Route("/{id}", func(r chi.Router) {
+		child := chi.NewRouter()
+		child.Get("/{id}", AsView(view))
+		r.Mount("/child", child)
+	})
+	require.Equal(t, http.StatusOK, serve(r, http.MethodGet, "/parent/child/inner").Code)
+	assert.Equal(t, "inner", got, "as with chi.URLParam")
+}
+
+func TestTypedParams(t *testing.T) {
+	type result struct {
+		I int
+		F float64
+		U string
+	}
+	var got result
+	view := viewFunc(func(_ context.Context, _ *http.Request, p Params) iter.Seq2[Event, error] {
+		got = result{I: p.Int("i"), F: p.Float("f"), U: p.UUID("u")}
+		return events()
+	})
+	r := chi.NewRouter()
+	r.Get("/{i}/{f}/{u}", AsView(view))
+
+	const uuid = "123e4567-E89B-12d3-a456-426614174000"
+	tests := []struct {
+		name   string
+		target string
+		status int
+		errs   []string
+	}{
+		{"all valid", "/-3/40.71/" + uuid, http.StatusOK, nil},
+		{"bad int", "/3.5/1/" + uuid, http.StatusBadRequest, []string{`sseview: URL param i="3.5": not an integer`}},
+		{"NaN is not a coordinate", "/1/NaN/" + uuid, http.StatusBadRequest, []string{`sseview: URL param f="NaN": not a finite number`}},
+		{"infinity", "/1/Inf/" + uuid, http.StatusBadRequest, []string{`f="Inf": not a finite number`}},
+		{"float overflow", "/1/1e999/" + uuid, http.StatusBadRequest, []string{`f="1e999": not a finite number`}},
+		{"bad uuid", "/1/1/123e4567e89b12d3a456426614174000", http.StatusBadRequest, []string{`u="123e4567e89b12d3a456426614174000": not a UUID`}},
+		{"every bad param is reported", "/x/y/z", http.StatusBadRequest, []string{`i="x"`, `f="y"`, `u="z"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := serve(r, http.MethodGet, tt.target)
+			assert.Equal(t, tt.status, rec.Code)
+			if tt.status == http.StatusOK {
+				assert.Equal(t, result{I: -3, F: 40.71, U: uuid}, got)
+				assert.Equal(t, "text/event-stream", rec.Header().Get("Content-Type"))
+				return
+			}
+			assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+			var body struct{ Error string }
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+			for _, msg := range tt.errs {
+				assert.Contains(t, body.Error, msg)
+			}
+		})
+	}
+}
+
+func TestTypedParamOfUnknownNameIsAProgramError(t *testing.T) {
+	streamed := false
+	view := viewFunc(func(_ context.Context, _ *http.Request, p Params) iter.Seq2[Event, error] {
+		_ = p.Int("typo")
+		return func(func(Event, error) bool) { streamed = true }
+	})
+	logs := &logRecorder{}
+	r := chi.NewRouter()
+	r.Get("/{id}", (&Handler{View: view, Logger: logs.logger()}).ServeHTTP)
+
+	rec := serve(r, http.MethodGet, "/1")
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.NotContains(t, rec.Body.String(), "typo", "a program error is logged, not sent")
+	assert.False(t, streamed)
+	assert.Contains(t, logs.String(), `no such URL param: \"typo\"`)
+}
+
+func TestLastEventID(t *testing.T) {
+	var seen string
+	view := viewFunc(func(_ context.Context, r *http.Request, _ Params) iter.Seq2[Event, error] {
+		seen = LastEventID(r)
+		return events()
+	})
+	h := AsView(view)
+
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Last-Event-ID", "k3x-42")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "k3x-42", seen)
+
+	seen = "untouched"
+	long := make([]byte, MaxLastEventIDLen+1)
+	for i := range long {
+		long[i] = 'a'
+	}
+	req.Header.Set("Last-Event-ID", string(long))
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Contains(t, rec.Body.String(), "sseview: Last-Event-ID is 257 bytes, more than 256")
+	assert.Equal(t, "untouched", seen, "the view never runs")
+
+	req.Header.Set("Last-Event-ID", string(long[:MaxLastEventIDLen]))
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Len(t, seen, MaxLastEventIDLen, "the longest accepted id arrives whole")
+}

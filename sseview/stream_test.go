@@ -1,0 +1,167 @@
+package sseview_test
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/sseview"
+)
+
+// memWriter is a ResponseWriter that notes when each write happened, for
+// tests that run in a synctest bubble (no network there).
+type memWriter struct {
+	mu     sync.Mutex
+	header http.Header
+	writes []timedWrite
+}
+
+type timedWrite struct {
+	at   time.Duration // since the test began
+	text string
+}
+
+func (m *memWriter) Header() http.Header { return m.header }
+func (m *memWriter) WriteHeader(int)     {}
+func (m *memWriter) Flush()              {}
+
+var bubbleStart time.Time
+
+func (m *memWriter) Write(b []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.writes = append(m.writes, timedWrite{time.Since(bubbleStart), string(b)})
+	return len(b), nil
+}
+
+func (m *memWriter) log() []timedWrite {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]timedWrite(nil), m.writes...)
+}
+
+func TestKeepAliveTiming(t *testing.T) {
+	const ka = ": keep-alive\n\n"
+	tests := []struct {
+		name      string
+		keepAlive time.Duration
+		events    []time.Duration // when the view yields
+		want      []timedWrite
+	}{
+		{"default every 15s", 0, nil, []timedWrite{
+			{15 * time.Second, ka}, {30 * time.Second, ka}, {45 * time.Second, ka}}},
+		{"an event resets the wait", 0, []time.Duration{10 * time.Second}, []timedWrite{
+			{10 * time.Second, "data: x\n\n"}, {25 * time.Second, ka}, {40 * time.Second, ka}}},
+		{"custom interval", 20 * time.Second, nil, []timedWrite{{20 * time.Second, ka}, {40 * time.Second, ka}}},
+		{"off", -1, []time.Duration{5 * time.Second}, []timedWrite{{5 * time.Second, "data: x\n\n"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				bubbleStart = time.Now()
+				view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+					return func(yield func(sseview.Event, error) bool) {
+						start := time.Now()
+						for _, at := range tt.events {
+							time.Sleep(at - time.Since(start))
+							if !yield(sseview.Text{Data: "x"}, nil) {
+								return
+							}
+						}
+						<-ctx.Done()
+					}
+				})
+				ctx, cancel := context.WithCancel(t.Context())
+				w := &memWriter{header: http.Header{}}
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					h := &sseview.Handler{View: view, KeepAlive: tt.keepAlive}
+					h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+				}()
+				time.Sleep(50 * time.Second) // fake time: the bubble's clock
+				synctest.Wait()
+				assert.Equal(t, tt.want, w.log())
+				cancel()
+				<-done
+			})
+		})
+	}
+}
+
+func TestBehindChiMiddleware(t *testing.T) {
+	stacks := []struct {
+		name        string
+		middlewares []func(http.Handler) http.Handler
+		gzip        bool
+	}{
+		{"Logger", []func(http.Handler) http.Handler{middleware.Logger}, false},
+		{"Recoverer", []func(http.Handler) http.Handler{middleware.Recoverer}, false},
+		{"RequestID", []func(http.Handler) http.Handler{middleware.RequestID}, false},
+		{"Compress leaves event streams alone by default", []func(http.Handler) http.Handler{middleware.Compress(5)}, false},
+		{"Compress told to compress event streams", []func(http.Handler) http.Handler{middleware.Compress(5, "text/event-stream")}, true},
+		{"all of them", []func(http.Handler) http.Handler{
+			middleware.RequestID, middleware.Logger, middleware.Recoverer, middleware.Compress(5, "text/event-stream")}, true},
+	}
+	for _, st := range stacks {
+		t.Run(st.name, func(t *testing.T) {
+			release := make(chan struct{})
+			view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+				return func(yield func(sseview.Event, error) bool) {
+					if !yield(sseview.Text{Data: "one"}, nil) {
+						return
+					}
+					select {
+					case <-release:
+					case <-ctx.Done():
+						return
+					}
+					if !yield(sseview.Text{Data: strings.Repeat("two", 100)}, nil) {
+						return
+					}
+					<-ctx.Done()
+				}
+			})
+			r := chi.NewRouter()
+			r.Use(st.middlewares...)
+			r.Get("/events", sseview.AsView(view))
+			srv := testutil.Serve(t, r)
+			s := testutil.Open(t, nil, srv.URL+"/events", nil)
+
+			// The view is blocked after its first event: it arrived because it
+			// was flushed through the wrappers.
+			assert.Equal(t, "one", s.Next(wait).Data)
+			close(release)
+			assert.Equal(t, strings.Repeat("two", 100), s.Next(wait).Data)
+			assert.Equal(t, st.gzip, s.Resp.Uncompressed, "gzip was applied and undone by the client")
+		})
+	}
+}
+
+func TestOverHTTP2(t *testing.T) {
+	stopped := make(chan struct{})
+	ts := httptest.NewUnstartedServer(sseview.AsView(blocking(stopped, sseview.Text{ID: "1", Data: "over h2"})))
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+
+	s := testutil.Open(t, ts.Client(), ts.URL, nil)
+	require.Equal(t, 2, s.Resp.ProtoMajor)
+	assert.Empty(t, s.Resp.Header.Get("Connection"), "Connection is not an HTTP/2 header")
+	assert.Equal(t, "text/event-stream", s.Resp.Header.Get("Content-Type"))
+	assert.Equal(t, testutil.Event{Type: "message", Data: "over h2", LastEventID: "1"}, s.Next(wait))
+	s.Close()
+	closed(t, stopped, "the view to stop when the HTTP/2 stream is reset")
+}

@@ -1,0 +1,574 @@
+package sseview_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/sseview"
+)
+
+const wait = 5 * time.Second // the most any test waits for a signal
+
+// viewFunc adapts a function to sseview.StreamView.
+type viewFunc func(ctx context.Context, r *http.Request, p sseview.Params) iter.Seq2[sseview.Event, error]
+
+func (f viewFunc) Stream(ctx context.Context, r *http.Request, p sseview.Params) iter.Seq2[sseview.Event, error] {
+	return f(ctx, r, p)
+}
+
+// seq yields evs, then waits for ctx to be done before it returns, like a
+// view that has nothing more to say yet.
+func seq(ctx context.Context, evs ...sseview.Event) iter.Seq2[sseview.Event, error] {
+	return func(yield func(sseview.Event, error) bool) {
+		for _, ev := range evs {
+			if !yield(ev, nil) {
+				return
+			}
+		}
+		<-ctx.Done()
+	}
+}
+
+// finite yields evs and returns.
+func finite(evs ...sseview.Event) viewFunc {
+	return func(context.Context, *http.Request, sseview.Params) iter.Seq2[sseview.Event, error] {
+		return func(yield func(sseview.Event, error) bool) {
+			for _, ev := range evs {
+				if !yield(ev, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// blocking yields evs then waits for ctx; done is closed when its iterator
+// has returned.
+func blocking(done chan struct{}, evs ...sseview.Event) viewFunc {
+	return func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return func(yield func(sseview.Event, error) bool) {
+			defer close(done)
+			seq(ctx, evs...)(yield)
+		}
+	}
+}
+
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(wait):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+func closed(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	recv(t, ch, what)
+}
+
+type logRecorder struct {
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{}
+}
+
+func newLogRecorder() *logRecorder { return &logRecorder{changed: make(chan struct{}, 1)} }
+
+func (l *logRecorder) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func (l *logRecorder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, string(p))
+	select {
+	case l.changed <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (l *logRecorder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "")
+}
+
+func (l *logRecorder) waitFor(t *testing.T, want string) string {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		if s := l.String(); strings.Contains(s, want) {
+			return s
+		}
+		select {
+		case <-l.changed:
+		case <-deadline:
+			t.Fatalf("log never said %q; it holds:\n%s", want, l.String())
+		}
+	}
+}
+
+func TestHeadersArriveBeforeTheFirstEvent(t *testing.T) {
+	release := make(chan struct{})
+	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return func(yield func(sseview.Event, error) bool) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return
+			}
+			yield(sseview.Text{Data: "first"}, nil)
+			<-ctx.Done()
+		}
+	})
+	srv := testutil.Serve(t, sseview.AsView(view))
+
+	// Open returns once the headers are in; the view is still waiting.
+	s := testutil.Open(t, nil, srv.URL, nil)
+	h := s.Resp.Header
+	assert.Equal(t, "text/event-stream", h.Get("Content-Type"))
+	assert.Equal(t, "no-cache", h.Get("Cache-Control"))
+	assert.Equal(t, "no", h.Get("X-Accel-Buffering"))
+	assert.Equal(t, "keep-alive", h.Get("Connection"))
+	assert.Empty(t, h.Get("Content-Length"))
+	close(release)
+	assert.Equal(t, "first", s.Next(wait).Data)
+}
+
+func TestEventsReachTheClient(t *testing.T) {
+	enc, err := sseview.Encode(sseview.Text{Type: "shared", ID: "e1", Data: "encoded once"})
+	require.NoError(t, err)
+	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return seq(ctx,
+			sseview.Text{Data: "line 1\nline 2"},
+			sseview.Comment("a note"),
+			sseview.JSON{Type: "weather", ID: "7", Data: map[string]int{"temp": 21}},
+			sseview.JSON{Type: "ping", Data: nil}, // the seed's hand-written ping
+			enc,
+			shout("quiet"),
+		)
+	})
+	srv := testutil.Serve(t, &sseview.Handler{View: view, Retry: 1500 * time.Millisecond})
+	s := testutil.Open(t, nil, srv.URL, nil)
+
+	assert.Equal(t, testutil.Event{Type: "message", Data: "line 1\nline 2"}, s.Next(wait))
+	assert.Equal(t, " a note", recv(t, s.Comments(), "the comment"))
+	assert.Equal(t, testutil.Event{Type: "weather", Data: `{"temp":21}`, LastEventID: "7"}, s.Next(wait))
+	assert.Equal(t, testutil.Event{Type: "ping", Data: "null", LastEventID: "7"}, s.Next(wait))
+	assert.Equal(t, testutil.Event{Type: "shared", Data: "encoded once", LastEventID: "e1"}, s.Next(wait))
+	assert.Equal(t, testutil.Event{Type: "shout", Data: "QUIET", LastEventID: "e1"}, s.Next(wait))
+}
+
+// shout is a user-defined event kind.
+type shout string
+
+func (s shout) MarshalEvent() (sseview.Text, error) {
+	return sseview.Text{Type: "shout", Data: strings.ToUpper(string(s))}, nil
+}
+
+func TestRetryHintIsSentFirst(t *testing.T) {
+	rec := httptest.NewRecorder()
+	h := &sseview.Handler{View: finite(sseview.Text{Data: "x"}), Retry: 2 * time.Second}
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, "retry: 2000\n\ndata: x\n\n", rec.Body.String())
+
+	rec = httptest.NewRecorder()
+	h.Retry = 1500 * time.Microsecond
+	h.Logger = slog.New(slog.DiscardHandler)
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, http.StatusInternalServerError, rec.Code, "a bad Retry setting is a program error")
+}
+
+func TestMethods(t *testing.T) {
+	ran := false
+	view := viewFunc(func(context.Context, *http.Request, sseview.Params) iter.Seq2[sseview.Event, error] {
+		return func(func(sseview.Event, error) bool) { ran = true }
+	})
+	h := sseview.AsView(view)
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/", nil))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "text/event-stream", rec.Header().Get("Content-Type"))
+	assert.Empty(t, rec.Body.String())
+	assert.False(t, ran, "HEAD does not run the stream")
+
+	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, "/", nil))
+		assert.Equal(t, http.StatusMethodNotAllowed, rec.Code, method)
+		assert.Equal(t, "GET, HEAD", rec.Header().Get("Allow"), method)
+		assert.JSONEq(t, `{"error":"Method Not Allowed"}`, rec.Body.String())
+	}
+	assert.False(t, ran)
+
+	// On chi, r.Handle leaves the methods to the Handler; r.Get leaves them to chi.
+	r := chi.NewRouter()
+	r.Handle("/any", h)
+	r.Get("/get", h)
+	srv := testutil.Serve(t, r)
+	for path, allow := range map[string]string{"/any": "GET, HEAD", "/get": "GET"} {
+		resp, err := http.Post(srv.URL+path, "text/plain", nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, path)
+		assert.Equal(t, allow, resp.Header.Get("Allow"), path)
+	}
+}
+
+// gate is a view that checks requests before streaming.
+type gate struct {
+	accept   func(r *http.Request, p sseview.Params) error
+	streamed chan struct{}
+}
+
+func (g gate) Accept(r *http.Request, p sseview.Params) error { return g.accept(r, p) }
+
+func (g gate) Stream(context.Context, *http.Request, sseview.Params) iter.Seq2[sseview.Event, error] {
+	close(g.streamed)
+	return finite(sseview.Text{Data: "welcome"})(nil, nil, sseview.Params{})
+}
+
+func TestAcceptorRefuses(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		body   string
+		logged string
+	}{
+		{"forbidden with a body", sseview.Refuse(http.StatusForbidden, map[string]string{"reason": "members only"}),
+			http.StatusForbidden, `{"reason":"members only"}`, ""},
+		{"not found with the default body", sseview.Refuse(http.StatusNotFound, nil),
+			http.StatusNotFound, `{"error":"Not Found"}`, ""},
+		{"too many requests", fmt.Errorf("busy: %w", sseview.Refuse(http.StatusTooManyRequests, nil)),
+			http.StatusTooManyRequests, `{"error":"Too Many Requests"}`, ""},
+		{"no content stops EventSource", sseview.Refuse(http.StatusNoContent, "ignored"),
+			http.StatusNoContent, "", ""},
+		{"param error", &sseview.ParamError{Name: "room", Value: "x", Err: errors.New("no such room")},
+			http.StatusBadRequest, `{"error":"sseview: URL param room=\"x\": no such room"}`, ""},
+		{"other errors are 500 and never leak", errors.New("db password is hunter2"),
+			http.StatusInternalServerError, `{"error":"Internal Server Error"}`, "hunter2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := newLogRecorder()
+			g := gate{accept: func(*http.Request, sseview.Params) error { return tt.err }, streamed: make(chan struct{})}
+			rec := httptest.NewRecorder()
+			(&sseview.Handler{View: g, Logger: logs.logger()}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+
+			assert.Equal(t, tt.status, rec.Code)
+			assert.NotEqual(t, "text/event-stream", rec.Header().Get("Content-Type"))
+			if tt.body == "" {
+				assert.Empty(t, rec.Body.String())
+			} else {
+				assert.JSONEq(t, tt.body, rec.Body.String())
+			}
+			if tt.logged != "" {
+				assert.Contains(t, logs.String(), tt.logged)
+			}
+			select {
+			case <-g.streamed:
+				t.Fatal("Stream ran for a refused request")
+			default:
+			}
+		})
+	}
+
+	t.Run("nil accepts", func(t *testing.T) {
+		g := gate{accept: func(*http.Request, sseview.Params) error { return nil }, streamed: make(chan struct{})}
+		rec := httptest.NewRecorder()
+		sseview.AsView(g).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		assert.Equal(t, http.StatusOK, rec.Code)
+		assert.Equal(t, "data: welcome\n\n", rec.Body.String())
+	})
+}
+
+// plainWriter hides every optional interface of the writer it wraps, like
+// a middleware wrapper written without Unwrap.
+type plainWriter struct{ w http.ResponseWriter }
+
+func (p plainWriter) Header() http.Header         { return p.w.Header() }
+func (p plainWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p plainWriter) WriteHeader(code int)        { p.w.WriteHeader(code) }
+
+func TestWriterThatCannotFlushIsCaughtBeforeStreaming(t *testing.T) {
+	logs := newLogRecorder()
+	h := &sseview.Handler{View: finite(sseview.Text{Data: "never"}), Logger: logs.logger()}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(plainWriter{rec}, httptest.NewRequest(http.MethodGet, "/events", nil))
+
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+	assert.NotContains(t, rec.Body.String(), "never")
+	assert.Contains(t, logs.String(), "sseview: the response writer cannot flush")
+	assert.Contains(t, logs.String(), "path=/events")
+}
+
+func TestKeepAliveOverTheNetwork(t *testing.T) {
+	done := make(chan struct{})
+	h := &sseview.Handler{View: blocking(done), KeepAlive: 20 * time.Millisecond}
+	srv := testutil.Serve(t, h)
+	s := testutil.Open(t, nil, srv.URL, nil)
+	for range 3 {
+		assert.Equal(t, " keep-alive", recv(t, s.Comments(), "a keep-alive comment"))
+	}
+	s.Close()
+	closed(t, done, "the view to stop")
+}
+
+func TestDisconnectStopsTheView(t *testing.T) {
+	var (
+		stopped  = make(chan struct{})
+		returned = make(chan struct{})
+		sent     = make(chan int, 1000)
+	)
+	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return func(yield func(sseview.Event, error) bool) {
+			defer close(stopped)
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				if !yield(sseview.Text{Data: fmt.Sprint(i)}, nil) {
+					return
+				}
+				sent <- i
+			}
+		}
+	})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(returned)
+		sseview.AsView(view).ServeHTTP(w, r)
+	})
+	srv := testutil.Serve(t, h)
+	s := testutil.Open(t, nil, srv.URL, nil)
+	assert.Equal(t, "0", s.Next(wait).Data)
+	s.Close()
+	closed(t, stopped, "the view's cleanup")
+	closed(t, returned, "the handler to return")
+}
+
+// dialSilent opens an event stream over raw TCP and never reads it.
+func dialSilent(t *testing.T, url string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	// A small receive window makes the server's writes block sooner.
+	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(4096))
+	_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
+	require.NoError(t, err)
+	return conn
+}
+
+func TestSlowClientIsDropped(t *testing.T) {
+	logs := newLogRecorder()
+	stopped := make(chan struct{})
+	big := strings.Repeat("x", 64<<10)
+	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return func(yield func(sseview.Event, error) bool) {
+			defer close(stopped)
+			// Bounded: far more than loopback buffers hold, far less than memory.
+			for range 10_000 {
+				if !yield(sseview.Text{Data: big}, nil) {
+					return
+				}
+			}
+			t.Error("every write succeeded: the client never stalled the stream")
+		}
+	})
+	h := &sseview.Handler{View: view, WriteTimeout: 100 * time.Millisecond, Logger: logs.logger()}
+	srv := testutil.Serve(t, h)
+	dialSilent(t, srv.URL)
+
+	closed(t, stopped, "the stalled stream to be dropped")
+	line := logs.waitFor(t, "sseview: client dropped")
+	assert.Contains(t, line, "level=WARN")
+	assert.Contains(t, line, "i/o timeout")
+}
+
+func TestKeepAliveDropsAStalledIdleClient(t *testing.T) {
+	// A client that stops reading while the view is idle: the keep-alive
+	// write times out and cancels the view's context.
+	logs := newLogRecorder()
+	stopped := make(chan struct{})
+	big := sseview.Text{Data: strings.Repeat("y", 8<<20)}
+	h := &sseview.Handler{
+		View:         blocking(stopped, big),
+		KeepAlive:    10 * time.Millisecond,
+		WriteTimeout: 100 * time.Millisecond,
+		Logger:       logs.logger(),
+	}
+	srv := testutil.Serve(t, h)
+	dialSilent(t, srv.URL)
+	closed(t, stopped, "the idle view to see its context done")
+	logs.waitFor(t, "sseview: client dropped")
+}
+
+func TestServerTimeoutsDoNotEndHealthyStreams(t *testing.T) {
+	const n = 12
+	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return func(yield func(sseview.Event, error) bool) {
+			tick := time.NewTicker(25 * time.Millisecond)
+			defer tick.Stop()
+			for i := range n {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				if !yield(sseview.Text{Data: fmt.Sprint(i)}, nil) {
+					return
+				}
+			}
+		}
+	})
+	ts := httptest.NewUnstartedServer(sseview.AsView(view))
+	// Both would end a 300 ms stream after 50 ms without the Handler's care.
+	ts.Config.ReadTimeout = 50 * time.Millisecond
+	ts.Config.WriteTimeout = 50 * time.Millisecond
+	ts.Start()
+	t.Cleanup(func() { ts.CloseClientConnections(); ts.Close() })
+
+	s := testutil.Open(t, nil, ts.URL, nil)
+	for i := range n {
+		assert.Equal(t, fmt.Sprint(i), s.Next(wait).Data)
+	}
+	_, err := s.NextErr(wait)
+	assert.ErrorIs(t, err, io.EOF, "the stream ends cleanly")
+}
+
+func TestErrorAfterTheStreamStarted(t *testing.T) {
+	secret := errors.New("query failed: password=hunter2")
+	view := viewFunc(func(context.Context, *http.Request, sseview.Params) iter.Seq2[sseview.Event, error] {
+		return func(yield func(sseview.Event, error) bool) {
+			if yield(sseview.Text{Data: "before"}, nil) {
+				yield(nil, secret)
+			}
+		}
+	})
+	for _, tt := range []struct {
+		name       string
+		errorEvent func(error) sseview.Event
+		want       []testutil.Event
+	}{
+		{"stream just ends by default", nil, []testutil.Event{{Type: "message", Data: "before"}}},
+		{"optional error event", func(error) sseview.Event { return sseview.Text{Type: "error", Data: "stream failed"} },
+			[]testutil.Event{{Type: "message", Data: "before"}, {Type: "error", Data: "stream failed"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := newLogRecorder()
+			r := chi.NewRouter()
+			r.Get("/rooms/{room}", (&sseview.Handler{View: view, ErrorEvent: tt.errorEvent, Logger: logs.logger()}).ServeHTTP)
+			srv := testutil.Serve(t, r)
+			s := testutil.Open(t, nil, srv.URL+"/rooms/lobby", nil)
+
+			var got []testutil.Event
+			var raw strings.Builder
+			for {
+				ev, err := s.NextErr(wait)
+				if err != nil {
+					require.ErrorIs(t, err, io.EOF, "the response ends cleanly")
+					break
+				}
+				got = append(got, ev)
+				raw.WriteString(ev.Data)
+			}
+			assert.Equal(t, tt.want, got)
+			assert.NotContains(t, raw.String(), "hunter2")
+			line := logs.waitFor(t, "sseview: stream failed")
+			assert.Contains(t, line, "level=ERROR")
+			assert.Contains(t, line, "path=/rooms/lobby")
+			assert.Contains(t, line, "route=/rooms/{room}")
+			assert.Contains(t, line, "hunter2", "the log has the whole error")
+		})
+	}
+}
+
+func TestEncodeErrorEndsTheStreamLikeAViewError(t *testing.T) {
+	logs := newLogRecorder()
+	view := finite(sseview.Text{Data: "good"}, sseview.Text{ID: "1\ndata: injected", Data: "bad"}, sseview.Text{Data: "never"})
+	srv := testutil.Serve(t, &sseview.Handler{View: view, Logger: logs.logger()})
+	s := testutil.Open(t, nil, srv.URL, nil)
+	assert.Equal(t, "good", s.Next(wait).Data)
+	_, err := s.NextErr(wait)
+	assert.ErrorIs(t, err, io.EOF)
+	assert.Contains(t, logs.waitFor(t, "sseview: stream failed"), "sseview: invalid event: id contains")
+}
+
+func TestPanicInOneViewLeavesOtherStreamsAlone(t *testing.T) {
+	for _, recoverer := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chi Recoverer %v", recoverer), func(t *testing.T) {
+			tick := make(chan string)
+			r := chi.NewRouter()
+			if recoverer {
+				// Recoverer reports the panic to the request logger.
+				r.Use(middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: discardLog{}, NoColor: true}))
+				r.Use(middleware.Recoverer)
+			}
+			r.Get("/ok", sseview.AsView(viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+				return func(yield func(sseview.Event, error) bool) {
+					for {
+						select {
+						case <-ctx.Done():
+							return
+						case data := <-tick:
+							if !yield(sseview.Text{Data: data}, nil) {
+								return
+							}
+						}
+					}
+				}
+			})))
+			r.Get("/panic", sseview.AsView(viewFunc(func(context.Context, *http.Request, sseview.Params) iter.Seq2[sseview.Event, error] {
+				return func(yield func(sseview.Event, error) bool) {
+					yield(sseview.Text{Data: "about to panic"}, nil)
+					panic("view bug")
+				}
+			})))
+			ts := httptest.NewUnstartedServer(r)
+			ts.Config.ErrorLog = discardLog{}.logger() // net/http logs the recovered panic
+			ts.Start()
+			t.Cleanup(func() { ts.CloseClientConnections(); ts.Close() })
+
+			ok := testutil.Open(t, nil, ts.URL+"/ok", nil)
+			tick <- "1"
+			assert.Equal(t, "1", ok.Next(wait).Data)
+
+			bad := testutil.Open(t, nil, ts.URL+"/panic", nil)
+			assert.Equal(t, "about to panic", bad.Next(wait).Data)
+			_, err := bad.NextErr(wait)
+			assert.Error(t, err, "the panicking stream ends")
+
+			tick <- "2"
+			assert.Equal(t, "2", ok.Next(wait).Data, "the other stream goes on")
+		})
+	}
+}

@@ -32,6 +32,7 @@ type Config struct {
 	ChurnCycles      int
 	ShutdownStreams  int
 	ShutdownTimeout  time.Duration
+	Grace            time.Duration // how long past its end a run may take to deliver
 	RunTimeout       time.Duration // bounds every single measurement
 }
 
@@ -39,7 +40,7 @@ type Config struct {
 var Full = Config{
 	Rounds: 3, ThroughputEvents: 200_000, IdleConns: 10_000,
 	FanoutSubs: 1_000, FanoutRate: 100, FanoutSeconds: 3, FanoutSize: 128,
-	ChurnCycles: 10_000, ShutdownStreams: 1_000, ShutdownTimeout: 3 * time.Second,
+	ChurnCycles: 10_000, ShutdownStreams: 1_000, ShutdownTimeout: 3 * time.Second, Grace: 5 * time.Second,
 	RunTimeout: 60 * time.Second,
 }
 
@@ -47,7 +48,7 @@ var Full = Config{
 var Smoke = Config{
 	Rounds: 1, ThroughputEvents: 10_000, IdleConns: 300,
 	FanoutSubs: 50, FanoutRate: 100, FanoutSeconds: 2, FanoutSize: 128,
-	ChurnCycles: 300, ShutdownStreams: 50, ShutdownTimeout: 2 * time.Second,
+	ChurnCycles: 300, ShutdownStreams: 50, ShutdownTimeout: time.Second, Grace: time.Second,
 	RunTimeout: 20 * time.Second,
 }
 
@@ -99,6 +100,7 @@ func (d *driver) scenarios() []*scenario {
 			{"rss_kib_per_conn", "RSS KiB/conn", "%.1f", true},
 			{"goroutines_per_conn", "goroutines/conn", "%.2f", true},
 			{"heap_kib_per_conn", "heap KiB/conn", "%.1f", true},
+			{"stack_kib_per_conn", "stack KiB/conn", "%.1f", true},
 		},
 		Contestants: contestants.All(),
 		run:         d.idle,
@@ -108,13 +110,14 @@ func (d *driver) scenarios() []*scenario {
 		{"p99_ms", "p99 ms", "%.2f", true},
 		{"max_ms", "max ms", "%.1f", true},
 		{"delivered_pct", "delivered %", "%.2f", false},
+		{"cpu_us_per_delivery", "server CPU µs/delivery", "%.2f", true},
 	}
 	out = append(out, &scenario{
 		Name:  "fanout",
 		Title: fmt.Sprintf("Fan-out: %d subscribers, %d events/s for %d s", d.cfg.FanoutSubs, d.cfg.FanoutRate, d.cfg.FanoutSeconds),
 		Description: fmt.Sprintf("%d B events published on one topic; latency from the publish call to the "+
 			"client's parse of the event, over every delivery; delivered = events received in order, "+
-			"complete and intact, within the run plus 5 s.", d.cfg.FanoutSize),
+			"complete and intact, within the run plus %v; server CPU per delivery from /proc.", d.cfg.FanoutSize, d.cfg.Grace),
 		Columns:     fanCols,
 		Contestants: of(contestants.Broadcast),
 		run:         func(c *contestants.Contestant) sample { return d.fanout(c, false) },
@@ -297,6 +300,7 @@ func (d *driver) idle(c *contestants.Contestant) sample {
 		smp.set("rss_kib_per_conn", (rss1-rss0)/fn/1024)
 		smp.set("goroutines_per_conn", float64(st1.Goroutines-st0.Goroutines)/fn)
 		smp.set("heap_kib_per_conn", (float64(st2.HeapInuse)-float64(st0.HeapInuse))/fn/1024)
+		smp.set("stack_kib_per_conn", (float64(st2.StackInuse)-float64(st0.StackInuse))/fn/1024)
 	})
 }
 
@@ -371,14 +375,20 @@ func (d *driver) fanout(c *contestants.Contestant, slow bool) sample {
 			}
 			return
 		}
+		cpu0, err := s.cpuSeconds()
+		if err != nil {
+			smp.problem("%v", err)
+			return
+		}
 		if err := s.run(n, d.cfg.FanoutRate, size); err != nil {
 			smp.problem("%v", err)
 			return
 		}
-		deadline := time.Now().Add(time.Duration(d.cfg.FanoutSeconds)*time.Second + 5*time.Second)
+		deadline := time.Now().Add(time.Duration(d.cfg.FanoutSeconds)*time.Second + d.cfg.Grace)
 		for time.Now().Before(deadline) && done.Load() < int64(subs) {
 			time.Sleep(50 * time.Millisecond)
 		}
+		cpu1, cpuErr := s.cpuSeconds()
 		rs, err := s.runStatus()
 		if err != nil {
 			smp.problem("%v", err)
@@ -403,6 +413,9 @@ func (d *driver) fanout(c *contestants.Contestant, slow bool) sample {
 		}
 		if len(bad) > 0 {
 			smp.problem("%d subscribers saw events out of order or damaged, e.g. %s", len(bad), bad[0])
+		}
+		if cpuErr == nil && received > 0 {
+			smp.set("cpu_us_per_delivery", (cpu1-cpu0)/float64(received)*1e6)
 		}
 		pct := float64(received) / float64(subs*n) * 100
 		smp.set("delivered_pct", pct)
@@ -528,14 +541,14 @@ func (d *driver) shutdown(c *contestants.Contestant) sample {
 			smp.problem("%v", err)
 			return
 		}
-		ended := f.waitEnded(2 * time.Second)
+		ended := f.waitEnded(d.cfg.Grace)
 		smp.set("shutdown_s", res.Seconds)
 		smp.set("ended_pct", float64(ended)/float64(n)*100)
 		if res.Err != "" {
 			smp.problem("%s", res.Err)
 		}
 		if ended < int64(n) {
-			smp.problem("%d of %d streams still open 2 s after Shutdown returned", int64(n)-ended, n)
+			smp.problem("%d of %d streams still open %v after Shutdown returned", int64(n)-ended, n, d.cfg.Grace)
 		}
 		smp.Problems = append(smp.Problems, f.problems()...)
 	})

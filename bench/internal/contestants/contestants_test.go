@@ -7,25 +7,28 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/sseview/sseview/bench/internal/wire"
 )
 
 // get opens path on srv as an EventSource would.
-func get(tb testing.TB, srv *httptest.Server, path string) *http.Response {
-	tb.Helper()
+func get(srv *httptest.Server, path string) (*http.Response, error) {
 	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := srv.Client().Do(req)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		tb.Fatalf("status %s", resp.Status)
+		resp.Body.Close()
+		return nil, fmt.Errorf("status %s", resp.Status)
 	}
-	return resp
+	return resp, nil
 }
 
 // TestStream checks that every per-request contestant sends exactly the
@@ -38,22 +41,19 @@ func TestStream(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			srv := httptest.NewServer(c.New().Handler)
 			defer srv.Close()
-			resp := get(t, srv, "/stream?n=50&size=100")
+			resp, err := get(srv, "/stream?n=50&size=100")
+			require.NoError(t, err)
 			defer resp.Body.Close()
 			r := wire.NewReader(resp.Body)
 			for want := range int64(50) {
 				ev, err := r.Next()
-				if err != nil {
-					t.Fatalf("event %d: %v", want, err)
-				}
+				require.NoError(t, err, "event %d", want)
 				seq, _, err := wire.Check(ev.Data, 100, c.Quoted)
-				if err != nil || seq != want {
-					t.Fatalf("event %d: seq %d, %v", want, seq, err)
-				}
+				require.NoError(t, err, "event %d", want)
+				require.Equal(t, want, seq)
 			}
-			if _, err := r.Next(); err != io.EOF {
-				t.Fatalf("after the last event: %v, want EOF", err)
-			}
+			_, err = r.Next()
+			assert.ErrorIs(t, err, io.EOF, "after the last event")
 		})
 	}
 }
@@ -72,7 +72,10 @@ func BenchmarkStream(b *testing.B) {
 				defer srv.Close()
 				b.ReportAllocs()
 				b.ResetTimer()
-				resp := get(b, srv, fmt.Sprintf("/stream?n=%d&size=%d", b.N, size))
+				resp, err := get(srv, fmt.Sprintf("/stream?n=%d&size=%d", b.N, size))
+				if err != nil {
+					b.Fatal(err)
+				}
 				if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 					b.Fatal(err)
 				}

@@ -199,7 +199,7 @@ func (d *driver) throughput(c *contestants.Contestant, streams, size, total int)
 			smp.problem("%v", err)
 			return
 		}
-		var received atomic.Int64
+		var received, reads atomic.Int64
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		t0 := time.Now()
@@ -218,6 +218,7 @@ func (d *driver) throughput(c *contestants.Contestant, streams, size, total int)
 					return
 				}
 				defer st.close()
+				defer func() { reads.Add(st.r.Reads) }()
 				next := int64(0)
 				for {
 					ev, err := st.r.Next()
@@ -256,6 +257,10 @@ func (d *driver) throughput(c *contestants.Contestant, streams, size, total int)
 		}
 		smp.set("events_per_s", n/el.Seconds())
 		smp.set("cpu_s_per_M", (cpu1-cpu0)/n*1e6)
+		// How often the client found more than one event waiting: a
+		// slower server can cost more per event when the client keeps up
+		// and every write has to wake it.
+		smp.set("client_reads_per_event", float64(reads.Load())/n)
 	})
 }
 

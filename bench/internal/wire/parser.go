@@ -38,8 +38,9 @@ type Reader struct {
 
 	// Comments counts comment lines (keep-alives among them).
 	Comments int
-	// Bytes counts the bytes read from the stream.
+	// Bytes counts the bytes read from the stream, and Reads the reads.
 	Bytes int64
+	Reads int64
 }
 
 // MaxLine bounds one line, so a broken server cannot make the client buffer
@@ -173,6 +174,7 @@ func (p *Reader) fill() error {
 		p.buf = nb
 	}
 	n, err := p.r.Read(p.buf[p.end:])
+	p.Reads++
 	p.end += n
 	p.Bytes += int64(n)
 	if n > 0 && !p.started && p.end >= 3 {

@@ -546,14 +546,15 @@ func (d *driver) shutdown(c *contestants.Contestant) sample {
 			smp.problem("%v", err)
 			return
 		}
-		ended := f.waitEnded(d.cfg.Grace)
+		wait := min(d.cfg.Grace, 2*time.Second)
+		ended := f.waitEnded(wait)
 		smp.set("shutdown_s", res.Seconds)
 		smp.set("ended_pct", float64(ended)/float64(n)*100)
 		if res.Err != "" {
 			smp.problem("%s", res.Err)
 		}
 		if ended < int64(n) {
-			smp.problem("%d of %d streams still open %v after Shutdown returned", int64(n)-ended, n, d.cfg.Grace)
+			smp.problem("%d of %d streams still open %v after Shutdown returned", int64(n)-ended, n, wait)
 		}
 		smp.Problems = append(smp.Problems, f.problems()...)
 	})

@@ -1,10 +1,10 @@
 # Every target is what CI runs (see .ci/run). Each Go module of the repo is
 # listed in MODULES; the core module is ".".
 GO ?= go
-MODULES := . natsbroker examples/weather
+MODULES := . natsbroker examples/weather bench
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint fuzz bench loadtest e2e
+.PHONY: run test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e
 
 ## run: the weather example on its embedded defaults (http://127.0.0.1:8000),
 ## polling every 2 s (the seed's 30 s is the program's default) so the page moves
@@ -25,8 +25,12 @@ lint:
 fuzz:
 	$(GO) test ./sseview -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 30s
 
-## bench: the library's Go benchmarks
-bench:
+## bench: the library's Go benchmarks, then the harness against the other
+## SSE libraries (writes bench/results/latest.json and BENCHMARKS.md)
+bench: bench-go bench-harness
+
+## bench-go: the library's Go micro-benchmarks
+bench-go:
 	$(GO) test ./sseview -run '^$$' -bench . -benchmem
 	cd natsbroker && $(GO) test . -run '^$$' -bench .
 
@@ -43,3 +47,17 @@ e2e:
 		exit 0; \
 	fi; \
 	cd examples/weather && CHROME_PATH="$$chrome" $(GO) test -race -tags e2e -run '^TestBrowser' -count=1 -v .
+
+SSEBENCH := bench/bin/ssebench
+
+.PHONY: $(SSEBENCH)
+$(SSEBENCH):
+	cd bench && $(GO) build -o bin/ssebench ./cmd/ssebench
+
+## bench-harness: the full harness, 3 rounds (7-9 minutes on 2 cores)
+bench-harness: $(SSEBENCH)
+	$(SSEBENCH) run -json bench/results/latest.json -md BENCHMARKS.md
+
+## bench-smoke: one round of the harness with small counts (CI, under a minute)
+bench-smoke: $(SSEBENCH)
+	$(SSEBENCH) run -smoke -strict -json bench/results/smoke.json

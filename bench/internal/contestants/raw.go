@@ -1,0 +1,82 @@
+package contestants
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+)
+
+// raw is the floor: a net/http handler written by hand, flushing each event
+// through http.ResponseController, with a ticker for keep-alive and the
+// cancellable BaseContext that ends streams on Shutdown.
+var raw = &Contestant{
+	Name:      "raw",
+	Mode:      PerRequest,
+	Baseline:  true,
+	Shutdown:  "BaseContext cancelled from RegisterOnShutdown",
+	KeepAlive: "ticker in the handler, 15 s",
+	New: func() *Instance {
+		return &Instance{
+			Handler: mux(rawStream, rawIdle),
+			Prepare: cancelOnShutdown,
+		}
+	},
+}
+
+func rawHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+}
+
+func rawStream(w http.ResponseWriter, r *http.Request) {
+	n, size := streamArgs(r)
+	rc := http.NewResponseController(w)
+	rawHeaders(w)
+	var buf []byte
+	for i := range n {
+		buf = append(buf[:0], "data: "...)
+		buf = append(buf, payload(i, size)...)
+		buf = append(buf, "\n\n"...)
+		if _, err := w.Write(buf); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+func rawIdle(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	rawHeaders(w)
+	if _, err := w.Write([]byte("data: " + payload(0, idleSize) + "\n\n")); err != nil {
+		return
+	}
+	if rc.Flush() != nil {
+		return
+	}
+	t := time.NewTicker(keepAlive)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-t.C:
+			if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {
+				return
+			}
+			if rc.Flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+// cancelOnShutdown is the known cure for golang/go#41344, written by hand.
+func cancelOnShutdown(srv *http.Server) {
+	ctx, cancel := context.WithCancel(context.Background())
+	srv.BaseContext = func(net.Listener) context.Context { return ctx }
+	srv.RegisterOnShutdown(cancel)
+}

@@ -1,0 +1,164 @@
+// Package drive is the bench driver and load client: it starts one server
+// process per contestant and scenario, loads it over 127.0.0.1, checks
+// every event, and writes the report.
+package drive
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/sseview/sseview/bench/internal/contestants"
+	"github.com/sseview/sseview/bench/internal/serve"
+)
+
+// Report is bench/results/latest.json.
+type Report struct {
+	Date      string   `json:"date"`
+	GoVersion string   `json:"go_version"`
+	CPU       string   `json:"cpu"`
+	CPUs      int      `json:"cpus"`
+	Mode      string   `json:"mode"`
+	Rounds    int      `json:"rounds"`
+	Seconds   float64  `json:"seconds"`
+	Results   []Result `json:"results"`
+	Targets   []Target `json:"targets"`
+}
+
+// Main runs the driver with the command-line arguments after "run".
+func Main(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	smoke := fs.Bool("smoke", false, "one round with small counts (CI)")
+	rounds := fs.Int("rounds", 0, "rounds (default 3, or 1 with -smoke)")
+	only := fs.String("only", "", "run only the scenarios whose name contains this")
+	jsonOut := fs.String("json", "", "write the results as JSON to this file")
+	mdOut := fs.String("md", "", "write BENCHMARKS.md to this file")
+	strict := fs.Bool("strict", false, "fail when a baseline or sseview contestant fails (CI)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg := Full
+	mode := "full"
+	if *smoke {
+		cfg, mode = Smoke, "smoke"
+	}
+	if *rounds > 0 {
+		cfg.Rounds = *rounds
+	}
+	// The client holds one descriptor per stream, plus slack.
+	if err := serve.RaiseFileLimit(uint64(cfg.IdleConns) + 1000); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	d := &driver{self: self, cfg: cfg, fanoutP99: map[string]float64{}}
+	start := time.Now()
+	rep := Report{
+		Date: start.UTC().Format("2006-01-02 15:04 UTC"), GoVersion: runtime.Version(),
+		CPU: cpuModel(), CPUs: runtime.NumCPU(), Mode: mode, Rounds: cfg.Rounds,
+	}
+	fmt.Printf("# sseview bench (%s: %d round(s)), %s, %s, %d × %s\n\n", mode, cfg.Rounds, rep.Date, rep.GoVersion, rep.CPUs, rep.CPU)
+	var tables []string
+	for _, sc := range d.scenarios() {
+		if *only != "" && !strings.Contains(sc.Name, *only) {
+			continue
+		}
+		t0 := time.Now()
+		samples := map[string][]sample{}
+		for round := range cfg.Rounds {
+			for _, c := range sc.Contestants {
+				if c.Unavailable != "" {
+					continue
+				}
+				s := sc.run(c)
+				samples[c.Name] = append(samples[c.Name], s)
+				fmt.Fprintf(os.Stderr, "%s round %d %s: %v %v\n", sc.Name, round+1, c.Name, s.Metrics, s.Problems)
+			}
+		}
+		rs := summarize(sc, samples)
+		if sc.Name == "fanout" {
+			for _, r := range rs {
+				if v, ok := r.Medians["p99_ms"]; ok {
+					d.fanoutP99[r.Contestant] = v
+				}
+			}
+		}
+		rep.Results = append(rep.Results, rs...)
+		t := markdown(sc, rs)
+		tables = append(tables, t)
+		fmt.Println(t)
+		fmt.Fprintf(os.Stderr, "%s took %v\n", sc.Name, time.Since(t0).Round(time.Second))
+	}
+	rep.Targets = targets(rep.Results)
+	tt := targetsMarkdown(rep.Targets)
+	fmt.Println(tt)
+	rep.Seconds = time.Since(start).Seconds()
+	fmt.Printf("Total: %.0f s\n", rep.Seconds)
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(*jsonOut), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if *mdOut != "" {
+		if err := os.WriteFile(*mdOut, []byte(benchmarksMD(rep, tables, tt)), 0o644); err != nil {
+			return err
+		}
+	}
+	if *strict {
+		var failed []string
+		for _, r := range rep.Results {
+			c := contestants.ByName(r.Contestant)
+			if !r.OK && c.Unavailable == "" && (c.Baseline || strings.HasPrefix(c.Name, "sseview")) {
+				failed = append(failed, r.Scenario+"/"+r.Contestant+": "+r.Status)
+			}
+		}
+		if len(failed) > 0 {
+			return fmt.Errorf("failed:\n%s", strings.Join(failed, "\n"))
+		}
+	}
+	return nil
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for l := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func contestantsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| contestant | mode | keep-alive | shutdown path |\n|---|---|---|---|\n")
+	for _, c := range contestants.All() {
+		name := c.Name
+		if c.Baseline {
+			name += " (baseline)"
+		}
+		ka := c.KeepAlive
+		if c.Unavailable != "" {
+			ka += "; not available: " + c.Unavailable
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, c.Mode, ka, c.Shutdown)
+	}
+	return b.String()
+}

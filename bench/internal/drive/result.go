@@ -1,0 +1,184 @@
+package drive
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/sseview/sseview/bench/internal/contestants"
+)
+
+// column is one measured figure of a scenario.
+type column struct {
+	Key    string
+	Header string
+	Format string // fmt verb for the median
+	Ratio  bool   // also shown as a ratio to the mode's baseline
+}
+
+// scenario is one table of the report.
+type scenario struct {
+	Name        string
+	Title       string
+	Description string
+	Columns     []column
+	Contestants []*contestants.Contestant
+	// run measures one contestant once.
+	run func(c *contestants.Contestant) sample
+}
+
+// sample is one round of one contestant: its figures and what went wrong.
+type sample struct {
+	Metrics  map[string]float64
+	Problems []string
+}
+
+func (s *sample) set(k string, v float64) {
+	if s.Metrics == nil {
+		s.Metrics = map[string]float64{}
+	}
+	s.Metrics[k] = v
+}
+
+func (s *sample) problem(format string, args ...any) {
+	s.Problems = append(s.Problems, fmt.Sprintf(format, args...))
+}
+
+// Result is one scenario × contestant in bench/results/latest.json.
+type Result struct {
+	Scenario   string               `json:"scenario"`
+	Contestant string               `json:"contestant"`
+	Mode       string               `json:"mode"`
+	Baseline   string               `json:"baseline"`
+	Rounds     int                  `json:"rounds"`
+	OK         bool                 `json:"ok"`
+	Status     string               `json:"status"`
+	Medians    map[string]float64   `json:"medians"`
+	Ratios     map[string]float64   `json:"ratios_to_baseline"`
+	Samples    []map[string]float64 `json:"samples"`
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func baselineOf(m contestants.Mode) string {
+	for _, c := range contestants.All() {
+		if c.Mode == m && c.Baseline {
+			return c.Name
+		}
+	}
+	return ""
+}
+
+// summarize turns the rounds of every contestant into results.
+func summarize(sc *scenario, samples map[string][]sample) []Result {
+	var out []Result
+	for _, c := range sc.Contestants {
+		r := Result{Scenario: sc.Name, Contestant: c.Name, Mode: string(c.Mode), Baseline: baselineOf(c.Mode),
+			Medians: map[string]float64{}, Ratios: map[string]float64{}}
+		ss := samples[c.Name]
+		r.Rounds = len(ss)
+		var problems []string
+		bad := 0
+		for _, s := range ss {
+			r.Samples = append(r.Samples, s.Metrics)
+			if len(s.Problems) > 0 {
+				bad++
+				for _, p := range s.Problems {
+					if !slices.Contains(problems, p) {
+						problems = append(problems, p)
+					}
+				}
+			}
+		}
+		for _, col := range sc.Columns {
+			var xs []float64
+			for _, s := range ss {
+				if v, ok := s.Metrics[col.Key]; ok && !math.IsNaN(v) {
+					xs = append(xs, v)
+				}
+			}
+			if len(xs) > 0 {
+				r.Medians[col.Key] = median(xs)
+			}
+		}
+		switch {
+		case c.Unavailable != "":
+			r.Status = "not available: " + c.Unavailable
+		case bad > 0:
+			if len(problems) > 3 {
+				problems = append(problems[:3], fmt.Sprintf("and %d more", len(problems)-3))
+			}
+			r.Status = fmt.Sprintf("FAILED %d/%d rounds: %s", bad, len(ss), strings.Join(problems, "; "))
+		default:
+			r.OK = true
+			r.Status = "ok"
+		}
+		out = append(out, r)
+	}
+	for i := range out {
+		var base *Result
+		for j := range out {
+			if out[j].Contestant == out[i].Baseline {
+				base = &out[j]
+			}
+		}
+		if base == nil {
+			continue
+		}
+		for _, col := range sc.Columns {
+			v, ok1 := out[i].Medians[col.Key]
+			b, ok2 := base.Medians[col.Key]
+			if col.Ratio && ok1 && ok2 && b != 0 {
+				out[i].Ratios[col.Key] = v / b
+			}
+		}
+	}
+	return out
+}
+
+// markdown renders one scenario's results as a table.
+func markdown(sc *scenario, rs []Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s\n\n%s\n\n", sc.Title, sc.Description)
+	b.WriteString("| contestant | mode |")
+	sep := "|---|---|"
+	for _, col := range sc.Columns {
+		fmt.Fprintf(&b, " %s |", col.Header)
+		sep += "---:|"
+		if col.Ratio {
+			b.WriteString(" × base |")
+			sep += "---:|"
+		}
+	}
+	b.WriteString(" status |\n" + sep + "---|\n")
+	for _, r := range rs {
+		fmt.Fprintf(&b, "| %s | %s |", r.Contestant, r.Mode)
+		for _, col := range sc.Columns {
+			if v, ok := r.Medians[col.Key]; ok {
+				fmt.Fprintf(&b, " "+col.Format+" |", v)
+			} else {
+				b.WriteString(" – |")
+			}
+			if col.Ratio {
+				if v, ok := r.Ratios[col.Key]; ok {
+					fmt.Fprintf(&b, " %.2f |", v)
+				} else {
+					b.WriteString(" – |")
+				}
+			}
+		}
+		fmt.Fprintf(&b, " %s |\n", strings.ReplaceAll(r.Status, "|", "/"))
+	}
+	return b.String()
+}

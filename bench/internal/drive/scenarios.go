@@ -1,0 +1,561 @@
+package drive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sseview/sseview/bench/internal/contestants"
+	"github.com/sseview/sseview/bench/internal/serve"
+	"github.com/sseview/sseview/bench/internal/wire"
+)
+
+// Config sizes one run of the harness.
+type Config struct {
+	Rounds           int
+	ThroughputEvents int // events per run at 64 B; half of it at 1 KiB
+	IdleConns        int
+	FanoutSubs       int
+	FanoutRate       int
+	FanoutSeconds    int
+	FanoutSize       int
+	ChurnCycles      int
+	ShutdownStreams  int
+	ShutdownTimeout  time.Duration
+	Grace            time.Duration // how long past its end a run may take to deliver
+	RunTimeout       time.Duration // bounds every single measurement
+}
+
+// Full is the configuration of `make bench`.
+var Full = Config{
+	Rounds: 3, ThroughputEvents: 200_000, IdleConns: 10_000,
+	FanoutSubs: 1_000, FanoutRate: 100, FanoutSeconds: 3, FanoutSize: 128,
+	ChurnCycles: 10_000, ShutdownStreams: 1_000, ShutdownTimeout: 3 * time.Second, Grace: 5 * time.Second,
+	RunTimeout: 60 * time.Second,
+}
+
+// Smoke is the configuration of `make bench-smoke`: every path, small counts.
+var Smoke = Config{
+	Rounds: 1, ThroughputEvents: 10_000, IdleConns: 300,
+	FanoutSubs: 50, FanoutRate: 100, FanoutSeconds: 2, FanoutSize: 128,
+	ChurnCycles: 300, ShutdownStreams: 50, ShutdownTimeout: time.Second, Grace: time.Second,
+	RunTimeout: 20 * time.Second,
+}
+
+type driver struct {
+	self string
+	cfg  Config
+	// fanoutP99 is the median fan-out p99 of each contestant, for the
+	// slow-consumer comparison.
+	fanoutP99 map[string]float64
+}
+
+func of(mode contestants.Mode) []*contestants.Contestant {
+	var out []*contestants.Contestant
+	for _, c := range contestants.All() {
+		if c.Mode == mode {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (d *driver) scenarios() []*scenario {
+	var out []*scenario
+	for _, tc := range []struct{ streams, size int }{{1, 64}, {1, 1024}, {64, 64}, {64, 1024}} {
+		total := d.cfg.ThroughputEvents
+		if tc.size > 64 {
+			total /= 2
+		}
+		out = append(out, &scenario{
+			Name:  fmt.Sprintf("throughput-%dx%dB", tc.streams, tc.size),
+			Title: fmt.Sprintf("Per-request throughput: %d stream(s) × %d B events", tc.streams, tc.size),
+			Description: fmt.Sprintf("%d events in all, written as fast as the server can, each flushed; "+
+				"every payload checked by the client. CPU from /proc/<pid>/stat (utime+stime) of the server.", total-total%tc.streams),
+			Columns: []column{
+				{"events_per_s", "events/s", "%.0f", true},
+				{"cpu_s_per_M", "server CPU s / M events", "%.2f", true},
+			},
+			Contestants: of(contestants.PerRequest),
+			run:         func(c *contestants.Contestant) sample { return d.throughput(c, tc.streams, tc.size, total) },
+		})
+	}
+	out = append(out, &scenario{
+		Name:  "idle",
+		Title: fmt.Sprintf("Idle connections: %d open streams after one event each", d.cfg.IdleConns),
+		Description: "Server RSS (VmRSS) and goroutines per connection over the idle server's; keep-alive on " +
+			"where the library has it. Per-request contestants serve one event then wait; broadcast " +
+			"contestants hold a subscription after one published event.",
+		Columns: []column{
+			{"rss_kib_per_conn", "RSS KiB/conn", "%.1f", true},
+			{"goroutines_per_conn", "goroutines/conn", "%.2f", true},
+			{"heap_kib_per_conn", "heap KiB/conn", "%.1f", true},
+			{"stack_kib_per_conn", "stack KiB/conn", "%.1f", true},
+		},
+		Contestants: contestants.All(),
+		run:         d.idle,
+	})
+	fanCols := []column{
+		{"p50_ms", "p50 ms", "%.2f", true},
+		{"p99_ms", "p99 ms", "%.2f", true},
+		{"max_ms", "max ms", "%.1f", true},
+		{"delivered_pct", "delivered %", "%.2f", false},
+		{"cpu_us_per_delivery", "server CPU µs/delivery", "%.2f", true},
+	}
+	out = append(out, &scenario{
+		Name:  "fanout",
+		Title: fmt.Sprintf("Fan-out: %d subscribers, %d events/s for %d s", d.cfg.FanoutSubs, d.cfg.FanoutRate, d.cfg.FanoutSeconds),
+		Description: fmt.Sprintf("%d B events published on one topic; latency from the publish call to the "+
+			"client's parse of the event, over every delivery; delivered = events received in order, "+
+			"complete and intact, within the run plus %v; server CPU per delivery from /proc.", d.cfg.FanoutSize, d.cfg.Grace),
+		Columns:     fanCols,
+		Contestants: of(contestants.Broadcast),
+		run:         func(c *contestants.Contestant) sample { return d.fanout(c, false) },
+	})
+	out = append(out, &scenario{
+		Name:  "slow-consumer",
+		Title: "Slow consumer: the same fan-out with one subscriber that stops reading",
+		Description: "One extra subscriber (4 KiB receive buffer) stops reading once subscribed. Figures are " +
+			"the other subscribers'; \"p99 / fan-out p99\" compares with the same library's fan-out run.",
+		Columns: append(slices.Clone(fanCols),
+			column{"p99_vs_fanout", "p99 / fan-out p99", "%.2f", false}),
+		Contestants: of(contestants.Broadcast),
+		run:         func(c *contestants.Contestant) sample { return d.fanout(c, true) },
+	})
+	out = append(out, &scenario{
+		Name:  "churn",
+		Title: fmt.Sprintf("Churn: %d connect/disconnect cycles", d.cfg.ChurnCycles),
+		Description: "Each cycle opens a stream, reads its first event and closes it, 16 at a time (broadcast " +
+			"contestants publish an event every 5 ms). Goroutines and heap (after GC) of the server before, " +
+			"and after its goroutine count settles (up to 5 s).",
+		Columns: []column{
+			{"cycles_per_s", "cycles/s", "%.0f", true},
+			{"goroutines_before", "goroutines before", "%.0f", false},
+			{"goroutines_after", "goroutines after", "%.0f", false},
+			{"heap_before_kib", "heap before KiB", "%.0f", false},
+			{"heap_after_kib", "heap after KiB", "%.0f", false},
+		},
+		Contestants: contestants.All(),
+		run:         d.churn,
+	})
+	out = append(out, &scenario{
+		Name:  "shutdown",
+		Title: fmt.Sprintf("Shutdown: %d open streams", d.cfg.ShutdownStreams),
+		Description: fmt.Sprintf("Time for http.Server.Shutdown to return with each library's recommended "+
+			"path (see the contestants list), given a %v deadline; streams ended = streams the client saw end.",
+			d.cfg.ShutdownTimeout),
+		Columns: []column{
+			{"shutdown_s", "Shutdown s", "%.3f", true},
+			{"ended_pct", "streams ended %", "%.1f", false},
+		},
+		Contestants: contestants.All(),
+		run:         d.shutdown,
+	})
+	return out
+}
+
+func debugf(format string, args ...any) {
+	if os.Getenv("SSEBENCH_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, format+"\n", args...)
+	}
+}
+
+// withServer runs fn against a fresh server of c.
+func (d *driver) withServer(c *contestants.Contestant, fn func(s *server, smp *sample), args ...string) sample {
+	var smp sample
+	if c.Unavailable != "" {
+		return smp
+	}
+	s, err := startServer(d.self, c.Name, args...)
+	if err != nil {
+		smp.problem("%v", err)
+		return smp
+	}
+	defer s.stop()
+	fn(s, &smp)
+	return smp
+}
+
+func (d *driver) throughput(c *contestants.Contestant, streams, size, total int) sample {
+	per := total / streams
+	return d.withServer(c, func(s *server, smp *sample) {
+		client := &http.Client{Transport: newTransport(64)}
+		defer client.CloseIdleConnections()
+		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.RunTimeout)
+		defer cancel()
+		url := s.url(fmt.Sprintf("/stream?n=%d&size=%d", per, size))
+		cpu0, err := s.cpuSeconds()
+		if err != nil {
+			smp.problem("%v", err)
+			return
+		}
+		var received, reads atomic.Int64
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		for range streams {
+			wg.Go(func() {
+				fail := func(format string, args ...any) {
+					mu.Lock()
+					defer mu.Unlock()
+					if len(smp.Problems) < 3 {
+						smp.problem(format, args...)
+					}
+				}
+				st, err := open(ctx, client, url)
+				if err != nil {
+					fail("open: %v", err)
+					return
+				}
+				defer st.close()
+				defer func() { reads.Add(st.r.Reads) }()
+				next := int64(0)
+				for {
+					ev, err := st.r.Next()
+					if err != nil {
+						if !errors.Is(err, io.EOF) {
+							fail("after %d of %d events: %v", next, per, err)
+						} else if next != int64(per) {
+							fail("stream ended after %d of %d events", next, per)
+						}
+						return
+					}
+					seq, _, err := wire.Check(ev.Data, size, c.Quoted)
+					if err != nil {
+						fail("%v", err)
+						return
+					}
+					if seq != next {
+						fail("event %d arrived where %d was due", seq, next)
+						return
+					}
+					next++
+					received.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		el := time.Since(t0)
+		cpu1, err := s.cpuSeconds()
+		if err != nil {
+			smp.problem("%v", err)
+			return
+		}
+		n := float64(received.Load())
+		if n == 0 {
+			return
+		}
+		smp.set("events_per_s", n/el.Seconds())
+		smp.set("cpu_s_per_M", (cpu1-cpu0)/n*1e6)
+		// How often the client found more than one event waiting: a
+		// slower server can cost more per event when the client keeps up
+		// and every write has to wake it.
+		smp.set("client_reads_per_event", float64(reads.Load())/n)
+	})
+}
+
+func (d *driver) idle(c *contestants.Contestant) sample {
+	return d.withServer(c, func(s *server, smp *sample) {
+		st0, err := s.stats(true)
+		if err != nil {
+			smp.problem("%v", err)
+			return
+		}
+		rss0, err := s.rssBytes()
+		if err != nil {
+			smp.problem("%v", err)
+			return
+		}
+		n := d.cfg.IdleConns
+		t0 := time.Now()
+		f := openFleet(s, c, n, nil)
+		defer func() {
+			t1 := time.Now()
+			f.close()
+			debugf("idle %s: close %v", c.Name, time.Since(t1))
+		}()
+		f.waitFirst(s, c, 60*time.Second, nil)
+		debugf("idle %s: open %v", c.Name, time.Since(t0))
+		// Let the server finish what the connects started.
+		time.Sleep(500 * time.Millisecond)
+		rss1, err1 := s.rssBytes()
+		st1, err2 := s.stats(false)
+		st2, err3 := s.stats(true)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			smp.problem("%v", err)
+			return
+		}
+		if dir := os.Getenv("SSEBENCH_HEAPPROFILE"); dir != "" {
+			if err := s.saveHeapProfile(filepath.Join(dir, c.Name+"-idle.pprof")); err != nil {
+				smp.problem("%v", err)
+			}
+		}
+		smp.Problems = append(smp.Problems, f.problems()...)
+		fn := float64(n)
+		smp.set("rss_kib_per_conn", (rss1-rss0)/fn/1024)
+		smp.set("goroutines_per_conn", float64(st1.Goroutines-st0.Goroutines)/fn)
+		smp.set("heap_kib_per_conn", (float64(st2.HeapInuse)-float64(st0.HeapInuse))/fn/1024)
+		smp.set("stack_kib_per_conn", (float64(st2.StackInuse)-float64(st0.StackInuse))/fn/1024)
+	})
+}
+
+// fanoutSndbuf is the send buffer of the server's sockets in the fan-out
+// scenarios. On loopback the kernel starts a socket with over a megabyte of
+// send buffer (ten 64 KiB segments, doubled), which a stopped client at
+// 100 events/s would take minutes to fill; fixed at 8 KiB (16 KiB with the
+// kernel's doubling) a stopped reader blocks its writer within seconds.
+// Every contestant gets the same sockets.
+const fanoutSndbuf = 8 << 10
+
+// subState is what one fan-out subscriber saw; only its goroutine writes it
+// until the driver reads it after the run.
+type subState struct {
+	next     int64
+	received int64
+	lat      []float64 // milliseconds
+	problem  string
+}
+
+func (d *driver) fanout(c *contestants.Contestant, slow bool) sample {
+	return d.withServer(c, func(s *server, smp *sample) {
+		subs, n := d.cfg.FanoutSubs, d.cfg.FanoutRate*d.cfg.FanoutSeconds
+		size := d.cfg.FanoutSize
+		states := make([]subState, subs)
+		for i := range states {
+			states[i].lat = make([]float64, 0, n)
+		}
+		var done atomic.Int64
+		f := openFleet(s, c, subs, func(i int, seq, ts int64, data []byte) {
+			now := time.Now().UnixNano()
+			st := &states[i]
+			if seq < 0 || st.next >= int64(n) {
+				return
+			}
+			if seq != st.next && st.problem == "" {
+				st.problem = fmt.Sprintf("event %d arrived where %d was due", seq, st.next)
+			}
+			if len(data) != size && st.problem == "" {
+				st.problem = fmt.Sprintf("event %d is %d bytes, sent %d", seq, len(data), size)
+			}
+			st.next = seq + 1
+			st.received++
+			st.lat = append(st.lat, float64(now-ts)/1e6)
+			if st.next >= int64(n) {
+				done.Add(1)
+			}
+		})
+		defer f.close()
+		var stuckReady func() bool
+		if slow {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			sk, err := openStuck(ctx, s.addr, "/sub")
+			if err != nil {
+				smp.problem("stuck subscriber: %v", err)
+				return
+			}
+			defer sk.close()
+			var ready atomic.Bool
+			go func() {
+				if err := sk.waitSubscribed(time.Now().Add(60 * time.Second)); err == nil {
+					ready.Store(true)
+				}
+			}()
+			stuckReady = ready.Load
+		}
+		if !f.waitFirst(s, c, 60*time.Second, stuckReady) {
+			smp.Problems = append(smp.Problems, f.problems()...)
+			if stuckReady != nil && !stuckReady() {
+				smp.problem("the stuck subscriber never got its first event")
+			}
+			return
+		}
+		cpu0, err := s.cpuSeconds()
+		if err != nil {
+			smp.problem("%v", err)
+			return
+		}
+		if err := s.run(n, d.cfg.FanoutRate, size); err != nil {
+			smp.problem("%v", err)
+			return
+		}
+		deadline := time.Now().Add(time.Duration(d.cfg.FanoutSeconds)*time.Second + d.cfg.Grace)
+		for time.Now().Before(deadline) && done.Load() < int64(subs) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		cpu1, cpuErr := s.cpuSeconds()
+		rs, err := s.runStatus()
+		if err != nil {
+			smp.problem("%v", err)
+		} else if rs.Err != "" {
+			smp.problem("Publish failed: %s", rs.Err)
+		} else if rs.Published < int64(n) {
+			smp.problem("Publish blocked: %d of %d events published", rs.Published, n)
+		}
+		f.expectEnd()
+		smp.Problems = append(smp.Problems, f.problems()...)
+		// Read the states only once their goroutines are gone.
+		f.close()
+		var lat []float64
+		var received int64
+		var bad []string
+		for i := range states {
+			received += states[i].received
+			lat = append(lat, states[i].lat...)
+			if states[i].problem != "" {
+				bad = append(bad, states[i].problem)
+			}
+		}
+		if len(bad) > 0 {
+			smp.problem("%d subscribers saw events out of order or damaged, e.g. %s", len(bad), bad[0])
+		}
+		if cpuErr == nil && received > 0 {
+			smp.set("cpu_us_per_delivery", (cpu1-cpu0)/float64(received)*1e6)
+		}
+		pct := float64(received) / float64(subs*n) * 100
+		smp.set("delivered_pct", pct)
+		if received < int64(subs*n) {
+			smp.problem("%d of %d deliveries missing (stalled)", int64(subs*n)-received, subs*n)
+		}
+		if len(lat) == 0 {
+			return
+		}
+		slices.Sort(lat)
+		q := func(p float64) float64 { return lat[min(len(lat)-1, int(math.Ceil(p*float64(len(lat))))-1)] }
+		smp.set("p50_ms", q(0.50))
+		smp.set("p99_ms", q(0.99))
+		smp.set("max_ms", lat[len(lat)-1])
+		if slow {
+			if base, ok := d.fanoutP99[c.Name]; ok && base > 0 {
+				smp.set("p99_vs_fanout", q(0.99)/base)
+			}
+		}
+	}, "-sndbuf", strconv.Itoa(fanoutSndbuf))
+}
+
+func (d *driver) churn(c *contestants.Contestant) sample {
+	return d.withServer(c, func(s *server, smp *sample) {
+		if c.Mode == contestants.Broadcast {
+			if err := s.tick(5 * time.Millisecond); err != nil {
+				smp.problem("%v", err)
+				return
+			}
+		}
+		client := &http.Client{Transport: newTransport(64)}
+		defer client.CloseIdleConnections()
+		url := s.url(path(c))
+		cycle := func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			st, err := open(ctx, client, url)
+			if err != nil {
+				return err
+			}
+			defer st.close()
+			ev, err := st.r.Next()
+			if err != nil {
+				return fmt.Errorf("no first event: %w", err)
+			}
+			_, _, err = wire.Check(ev.Data, 0, c.Quoted)
+			return err
+		}
+		var failed atomic.Int64
+		var firstErr atomic.Value
+		cycles := func(n int) {
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range 16 {
+				wg.Go(func() {
+					for next.Add(1) <= int64(n) {
+						if err := cycle(); err != nil {
+							failed.Add(1)
+							firstErr.CompareAndSwap(nil, err.Error())
+						}
+					}
+				})
+			}
+			wg.Wait()
+		}
+		// Warm up, so that what a library starts once is in the baseline.
+		cycles(100)
+		// settle waits until the goroutine count is at most target (or,
+		// with target < 0, stops changing), for up to 5 s.
+		settle := func(target int) serve.Stats {
+			deadline := time.Now().Add(5 * time.Second)
+			last := -1
+			for {
+				st, err := s.stats(false)
+				if err != nil || time.Now().After(deadline) ||
+					(target >= 0 && st.Goroutines <= target) || (target < 0 && st.Goroutines == last) {
+					break
+				}
+				last = st.Goroutines
+				time.Sleep(100 * time.Millisecond)
+			}
+			st, err := s.stats(true)
+			if err != nil {
+				smp.problem("%v", err)
+			}
+			return st
+		}
+		before := settle(-1)
+		n := d.cfg.ChurnCycles
+		t0 := time.Now()
+		cycles(n)
+		el := time.Since(t0)
+		after := settle(before.Goroutines)
+		if k := failed.Load(); k > 0 {
+			smp.problem("%d of %d cycles failed, e.g. %v", k, n+100, firstErr.Load())
+		}
+		smp.set("cycles_per_s", float64(n)/el.Seconds())
+		smp.set("goroutines_before", float64(before.Goroutines))
+		smp.set("goroutines_after", float64(after.Goroutines))
+		smp.set("heap_before_kib", float64(before.HeapInuse)/1024)
+		smp.set("heap_after_kib", float64(after.HeapInuse)/1024)
+		if g := after.Goroutines - before.Goroutines; g > 0 {
+			smp.problem("%d goroutines more than before, 5 s after the last disconnect", g)
+		}
+		if grow := float64(after.HeapInuse) - float64(before.HeapInuse); grow > 1<<20 {
+			smp.problem("heap grew by %.0f KiB", grow/1024)
+		}
+	})
+}
+
+func (d *driver) shutdown(c *contestants.Contestant) sample {
+	return d.withServer(c, func(s *server, smp *sample) {
+		n := d.cfg.ShutdownStreams
+		f := openFleet(s, c, n, nil)
+		defer f.close()
+		if !f.waitFirst(s, c, 60*time.Second, nil) {
+			smp.Problems = append(smp.Problems, f.problems()...)
+			return
+		}
+		f.expectEnd()
+		res, err := s.shutdown(d.cfg.ShutdownTimeout)
+		if err != nil {
+			smp.problem("%v", err)
+			return
+		}
+		wait := min(d.cfg.Grace, 2*time.Second)
+		ended := f.waitEnded(wait)
+		smp.set("shutdown_s", res.Seconds)
+		smp.set("ended_pct", float64(ended)/float64(n)*100)
+		if res.Err != "" {
+			smp.problem("%s", res.Err)
+		}
+		if ended < int64(n) {
+			smp.problem("%d of %d streams still open %v after Shutdown returned", int64(n)-ended, n, wait)
+		}
+		smp.Problems = append(smp.Problems, f.problems()...)
+	})
+}

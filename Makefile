@@ -36,6 +36,7 @@ bench-go:
 
 ## loadtest: loopback fan-out load test: 1,000 real SSE clients, 100 events/s for 10 s, per broker
 loadtest:
+	cd natsbroker && $(GO) run ./cmd/fanoutload -broker memory -clients 1000 -rate 100 -duration 10s
 	cd natsbroker && $(GO) run ./cmd/fanoutload -broker nats -clients 1000 -rate 100 -duration 10s
 
 ## e2e: the weather page in headless Chromium ($$CHROME_PATH, default /usr/bin/chromium)

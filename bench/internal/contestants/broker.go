@@ -2,6 +2,6 @@ package contestants
 
 import "github.com/sseview/sseview/sseview"
 
-// newBroker makes the broker of the sseview-broker contestant; nil while
-// the library has none.
-var newBroker func() sseview.Broker
+// newBroker makes the broker of the sseview-broker contestant: the library's
+// in-memory broker with its defaults.
+var newBroker = func() sseview.Broker { return &sseview.MemoryBroker{} }

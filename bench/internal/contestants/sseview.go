@@ -70,12 +70,6 @@ var sseviewBroker = &Contestant{
 	},
 }
 
-func init() {
-	if newBroker == nil {
-		sseviewBroker.Unavailable = "sseview.MemoryBroker is not on main yet"
-	}
-}
-
 type subView struct{ b sseview.Broker }
 
 func (v subView) Stream(ctx context.Context, r *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {

@@ -153,7 +153,7 @@ func publishAtRate(ctx context.Context, broker sseview.Broker, rate, count int) 
 func newBroker(ctx context.Context, o options) (sseview.Broker, func(), error) {
 	switch o.broker {
 	case "memory":
-		return nil, nil, errors.New("fanoutload: -broker memory needs sseview.MemoryBroker, which is not on this branch yet")
+		return &sseview.MemoryBroker{QueueLen: o.queue}, func() {}, nil
 	case "nats":
 	default:
 		return nil, nil, fmt.Errorf("fanoutload: unknown -broker %q (memory or nats)", o.broker)

@@ -18,7 +18,8 @@ import (
 type Broker interface {
 	// Publish gives e the next id of the topic and delivers it to the
 	// topic's subscribers. Any id e has is replaced. It returns the id given.
-	// It does not wait for subscribers to receive the event.
+	// It does not wait for subscribers to receive the event. An event that
+	// cannot be encoded fails with an error wrapping [ErrInvalidEvent].
 	Publish(ctx context.Context, topic string, e Event) (id string, err error)
 
 	// Subscribe returns the topic's events published after the event with id
@@ -26,10 +27,12 @@ type Broker interface {
 	// ctx is done or the caller stops iterating. With lastEventID "" it
 	// starts with the next event published.
 	//
-	// When lastEventID is no longer in the topic's history, or is not an id
-	// of this broker's, the first event is a reset: type [ResetEventType],
-	// empty data, and the id of the newest event kept, so a client reloads
-	// its state and resumes from there. Events are never skipped silently.
+	// When the events after lastEventID are no longer all kept, or it is not
+	// an id of this broker's, the first event is a reset: type
+	// [ResetEventType], empty data, and an id to resume from (the newest
+	// event kept, or when none is, a position that will not reset again),
+	// so a client reloads its state; live events follow. Events are never
+	// skipped silently.
 	//
 	// An error is yielded alone, as the last element; [ErrSlowSubscriber]
 	// is the error of a subscriber that fell too far behind. The iterator

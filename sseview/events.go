@@ -190,6 +190,9 @@ func appendRetry(b []byte, d time.Duration) []byte {
 // them raw would let the rest of the value inject fields of its own, and
 // stripping them would change the value silently.
 func checkField(name, v, forbidden string) error {
+	if v == "" {
+		return nil
+	}
 	if i := strings.IndexAny(v, forbidden); i >= 0 {
 		return fmt.Errorf("%w: %s contains %q at byte %d", ErrInvalidEvent, name, v[i], i)
 	}

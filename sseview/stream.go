@@ -1,7 +1,6 @@
 package sseview
 
 import (
-	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -15,13 +14,15 @@ var keepAliveComment = []byte(": keep-alive\n\n")
 type stream struct {
 	w            http.ResponseWriter
 	rc           *http.ResponseController
-	cancel       context.CancelCauseFunc
 	writeTimeout time.Duration
 	keepAlive    time.Duration
+	// start anchors the times below, which are read as time.Since(start):
+	// the monotonic clock alone, cheaper than time.Now on every write.
+	start time.Time
 
 	mu        sync.Mutex
-	deadline  time.Time // the write deadline last set
-	lastWrite time.Time
+	deadline  time.Duration // the write deadline last set
+	lastWrite time.Duration
 	timer     *time.Timer
 	failed    error // the first failed write; nothing is written after it
 	closed    bool
@@ -30,13 +31,13 @@ type stream struct {
 // start sends the response headers, and the retry hint if there is one.
 // It returns a nil stream, having sent nothing, when the writer cannot
 // flush; a write error comes back with the broken stream.
-func (h *Handler) start(w http.ResponseWriter, r *http.Request, cancel context.CancelCauseFunc) (*stream, error) {
+func (h *Handler) start(w http.ResponseWriter) (*stream, error) {
 	s := &stream{
 		w:            w,
 		rc:           http.NewResponseController(w),
-		cancel:       cancel,
 		writeTimeout: h.writeTimeout(),
 		keepAlive:    h.keepAlive(),
+		start:        time.Now(),
 	}
 	// The server's ReadTimeout would cancel a long stream's context: the
 	// client has nothing more to send, so lift it. Writers that cannot set
@@ -57,7 +58,6 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, cancel context.C
 	if err := s.rc.Flush(); err != nil {
 		return s, s.fail(err)
 	}
-	s.lastWrite = time.Now()
 	if h.Retry > 0 {
 		if err := s.writeLocked(append(appendRetry(nil, h.Retry), '\n')); err != nil {
 			return s, err
@@ -128,10 +128,10 @@ func (s *stream) write(b []byte) error {
 // than the timeout minus a tenth (at most a second) is left: every write
 // still gets at least 90% of the timeout.
 func (s *stream) writeLocked(b []byte) error {
-	now := time.Now()
-	if s.writeTimeout > 0 && s.deadline.Sub(now) < s.writeTimeout-min(s.writeTimeout/10, time.Second) {
-		s.deadline = now.Add(s.writeTimeout)
-		_ = s.rc.SetWriteDeadline(s.deadline)
+	now := time.Since(s.start)
+	if s.writeTimeout > 0 && s.deadline-now < s.writeTimeout-min(s.writeTimeout/10, time.Second) {
+		s.deadline = now + s.writeTimeout
+		_ = s.rc.SetWriteDeadline(s.start.Add(s.deadline))
 	}
 	if _, err := s.w.Write(b); err != nil {
 		return s.fail(err)
@@ -143,11 +143,11 @@ func (s *stream) writeLocked(b []byte) error {
 	return nil
 }
 
-// fail records the first write error and cancels the view's context, so a
-// view waiting for its next event hears of it too.
+// fail records the first write error. The view hears of it through its
+// context: net/http cancels the request's context when a write to the
+// connection fails (HTTP/1) or resets the stream (HTTP/2).
 func (s *stream) fail(err error) error {
 	s.failed = err
-	s.cancel(err)
 	return err
 }
 
@@ -158,7 +158,7 @@ func (s *stream) ping() {
 	if s.closed || s.failed != nil {
 		return
 	}
-	if idle := time.Since(s.lastWrite); idle < s.keepAlive {
+	if idle := time.Since(s.start) - s.lastWrite; idle < s.keepAlive {
 		s.timer.Reset(s.keepAlive - idle)
 		return
 	}

@@ -27,8 +27,10 @@ import (
 //   - yield an error alone, as the last element: the event beside a non-nil
 //     error is not written, and the stream ends after the error.
 //
-// ctx is the request's context, also cancelled when a write to the client
-// fails. Events written by [Handler] are flushed one by one.
+// ctx is the request's context: net/http cancels it when the client goes
+// away or a write to it fails, and [EndStreamsOnShutdown] when the server
+// shuts down. Events are flushed one by one. An error yielded after ctx is
+// done is not logged: it is taken to come from the cancellation.
 type StreamView interface {
 	Stream(ctx context.Context, r *http.Request, p Params) iter.Seq2[Event, error]
 }
@@ -47,7 +49,10 @@ type Acceptor interface {
 // Refusal is an error that refuses a request before its stream starts.
 type Refusal struct {
 	Status int // the HTTP status code
-	Body   any // rendered with go-chi/render; nil renders {"error": status text}
+	// Body is rendered with go-chi/render (JSON unless the request asks
+	// for XML). A string renders as {"error": Body}, as the Handler's own
+	// refusals do; nil as {"error": status text}.
+	Body any
 }
 
 // Refuse returns a [*Refusal] with the given status and body. Any status
@@ -106,7 +111,9 @@ type Handler struct {
 //
 //	r.Get("/weather/{lat},{lng}/", sseview.AsView(WeatherStream{DB: db}))
 //
-// To change a setting, use a [Handler] directly.
+// chi's r.Get routes GET only; register with r.Handle (or add chi's
+// middleware.GetHead) to let the handler answer HEAD and 405 itself. To
+// change a setting, use a [Handler] directly.
 func AsView(v StreamView) http.HandlerFunc {
 	if v == nil {
 		panic("sseview: AsView of a nil StreamView")
@@ -152,8 +159,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, err)
 		return
 	}
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
+	ctx := r.Context()
 	events := h.View.Stream(ctx, r, p)
 	if err := p.Err(); err != nil {
 		h.refuse(w, r, err)
@@ -169,7 +175,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	s, err := h.start(w, r, cancel)
+	s, err := h.start(w)
 	if s == nil {
 		clear(w.Header())
 		h.refuse(w, r, fmt.Errorf("sseview: the response writer cannot flush "+
@@ -221,7 +227,11 @@ func (h *Handler) pump(ctx context.Context, r *http.Request, s *stream, events i
 		return
 	}
 	if failure != nil {
-		h.logger().ErrorContext(ctx, "sseview: stream failed", logAttrs(r, failure)...)
+		level := slog.LevelError
+		if errors.Is(failure, ErrSlowSubscriber) {
+			level = slog.LevelWarn // the client's condition, not the server's
+		}
+		h.logger().Log(ctx, level, "sseview: stream failed", logAttrs(r, failure)...)
 		if h.ErrorEvent != nil {
 			if err := s.writeEvent(h.ErrorEvent(failure)); err != nil && s.broken() == nil {
 				h.logger().ErrorContext(ctx, "sseview: error event failed", logAttrs(r, err)...)
@@ -252,8 +262,11 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		w.WriteHeader(status)
 		return
 	}
-	if body == nil {
+	switch b := body.(type) {
+	case nil:
 		body = errorBody(http.StatusText(status))
+	case string:
+		body = errorBody(b)
 	}
 	render.Status(r, status)
 	render.Respond(w, r, body)

@@ -261,6 +261,8 @@ func TestAcceptorRefuses(t *testing.T) {
 	}{
 		{"forbidden with a body", sseview.Refuse(http.StatusForbidden, map[string]string{"reason": "members only"}),
 			http.StatusForbidden, `{"reason":"members only"}`, ""},
+		{"a string body is an error message", sseview.Refuse(http.StatusBadRequest, "lat out of range"),
+			http.StatusBadRequest, `{"error":"lat out of range"}`, ""},
 		{"not found with the default body", sseview.Refuse(http.StatusNotFound, nil),
 			http.StatusNotFound, `{"error":"Not Found"}`, ""},
 		{"too many requests", fmt.Errorf("busy: %w", sseview.Refuse(http.StatusTooManyRequests, nil)),

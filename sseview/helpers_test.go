@@ -3,10 +3,7 @@ package sseview
 import (
 	"bytes"
 	"log/slog"
-	"strings"
 	"sync"
-	"testing"
-	"time"
 )
 
 // logRecorder collects a Handler's log output as text.
@@ -39,21 +36,4 @@ func (l *logRecorder) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
-}
-
-// waitFor waits until the log holds want, failing the test after timeout.
-func (l *logRecorder) waitFor(t *testing.T, want string, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		if s := l.String(); strings.Contains(s, want) {
-			return s
-		}
-		select {
-		case <-l.changed:
-		case <-deadline.C:
-			t.Fatalf("log never said %q; it holds:\n%s", want, l.String())
-		}
-	}
 }

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/nats-io/nats.go"
+
+	"github.com/sseview/sseview/natsbroker"
 	"github.com/sseview/sseview/sseview"
 )
 
@@ -31,8 +34,10 @@ type app struct {
 	store   *Store
 	updater *Updater
 	handler http.Handler
-	dbPath  string // the database shown to the user
-	tmpDir  string // removed by Close when the database lives in it
+	broker  sseview.Broker // nil in poll mode
+	nc      *nats.Conn     // the NATS connection of a NATS broker
+	dbPath  string         // the database shown to the user
+	tmpDir  string         // removed by Close when the database lives in it
 }
 
 // newApp opens the database and builds the routes. Close releases them.
@@ -56,27 +61,77 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	a.store = store
-	a.updater = &Updater{Store: store, Interval: cfg.Update, Logger: cfg.Logger}
+	if err := a.openBroker(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.updater = &Updater{Store: store, Broker: a.broker, Interval: cfg.Update, Logger: cfg.Logger}
 	page, err := newPage(cfg)
 	if err != nil {
 		a.Close()
 		return nil, err
+	}
+	var view sseview.StreamView = WeatherStream{Points: store, Watcher: a.updater, Poll: cfg.Poll}
+	if a.broker != nil {
+		view = BrokerStream{Broker: a.broker, Published: a.updater, Watcher: a.updater, Logger: cfg.Logger}
 	}
 
 	r := chi.NewRouter()
 	r.Get("/", page.ServeHTTP)
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
 	r.Get(weatherRoute, (&sseview.Handler{
-		View:   WeatherStream{Points: store, Watcher: a.updater, Poll: cfg.Poll},
+		View:   view,
 		Logger: cfg.Logger,
 	}).ServeHTTP)
 	a.handler = r
 	return a, nil
 }
 
-// Close closes the database and removes its temporary directory, if any.
+// openBroker sets up the broker cfg.Broker names; poll mode has none.
+func (a *app) openBroker(ctx context.Context) error {
+	switch mode := a.cfg.Broker; mode {
+	case brokerPoll:
+		return nil
+	case "", brokerMemory:
+		a.broker = &sseview.MemoryBroker{}
+		return nil
+	default:
+		if err := checkBroker(mode); err != nil {
+			return err
+		}
+		nc, err := nats.Connect(mode, nats.Name("sseview-weather"), nats.MaxReconnects(-1))
+		if err != nil {
+			return fmt.Errorf("weather: connect to NATS at %s: %w", mode, err)
+		}
+		b, err := natsbroker.New(ctx, nc, natsbroker.Config{Logger: a.cfg.Logger})
+		if err != nil {
+			nc.Close()
+			return fmt.Errorf("weather: %w", err)
+		}
+		a.nc, a.broker = nc, b
+		return nil
+	}
+}
+
+// brokerName is how the broker is shown to the user.
+func (a *app) brokerName() string {
+	if a.nc != nil {
+		return a.nc.ConnectedUrlRedacted()
+	}
+	return brokerMemory
+}
+
+// Close closes the broker, the database and removes the database's
+// temporary directory, if any.
 func (a *app) Close() error {
-	err := a.store.Close()
+	var err error
+	if b, ok := a.broker.(*natsbroker.Broker); ok {
+		err = b.Close()
+		a.nc.Close()
+	}
+	if a.store != nil {
+		err = errors.Join(err, a.store.Close())
+	}
 	a.removeTmp()
 	return err
 }

@@ -49,7 +49,9 @@ type server struct {
 
 func startServer(t *testing.T, addr, dbPath string) *server {
 	t.Helper()
-	cfg := config{Addr: addr, DB: dbPath, Poll: e2ePoll, Update: time.Hour,
+	// Poll mode: the test writes readings to the database and expects the
+	// seed's pings.
+	cfg := config{Addr: addr, Broker: brokerPoll, DB: dbPath, Poll: e2ePoll, Update: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	a, err := newApp(t.Context(), cfg)
 	require.NoError(t, err)

@@ -6,7 +6,13 @@
 //
 //	go run . -poll 2s -update 3s   # what `make run` starts
 //
-// Flags (see -h): -addr, -db, -poll, -update. The listen address is the
+// Flags (see -h): -addr, -broker, -db, -poll, -update. -broker chooses how
+// readings reach the streams: "memory" (the default) publishes each reading
+// the updater stores to an in-process sseview.MemoryBroker that the streams
+// subscribe to; "nats://host:port" does the same on NATS JetStream, so that
+// several processes share their readings; "poll" is the seed's way, each
+// stream polling the database every -poll (the only mode -poll applies to).
+// The listen address is the
 // first of: the -addr flag; the ADDR environment variable (host:port);
 // the PORT environment variable, meaning ":PORT" on all interfaces as the
 // platforms that set PORT expect; 127.0.0.1:8000.
@@ -23,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -48,8 +55,9 @@ func main() {
 // config is what the flags and environment choose.
 type config struct {
 	Addr   string        // listen address
+	Broker string        // "poll", "memory", or a nats:// URL; "" means "memory"
 	DB     string        // database path; "" is a new file in a temporary directory
-	Poll   time.Duration // how often a stream polls its point
+	Poll   time.Duration // how often a stream polls its point (Broker "poll")
 	Update time.Duration // how often the updater stores new readings
 	Logger *slog.Logger  // nil means slog.Default()
 }
@@ -61,6 +69,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	var cfg config
 	fs.StringVar(&cfg.Addr, "addr", "", "listen `address` (default $ADDR, else :$PORT, else "+defaultAddr+")")
+	fs.StringVar(&cfg.Broker, "broker", brokerMemory, "how readings reach the streams: `mode` \"memory\" (in-process broker), \"nats://host:port\" (NATS JetStream, shared by processes) or \"poll\" (each stream polls the database, as the seed did)")
 	fs.StringVar(&cfg.DB, "db", "", "SQLite database `file`, \":memory:\" or a file: URI (default: a new file in a temporary directory, removed on exit)")
 	fs.DurationVar(&cfg.Poll, "poll", defaultPoll, "how often each stream polls the database for its point")
 	fs.DurationVar(&cfg.Update, "update", defaultUpdate, "how often the simulated weather service stores new readings")
@@ -77,12 +86,31 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.Update <= 0 {
 		return config{}, fmt.Errorf("weather: -update %v must be positive", cfg.Update)
 	}
+	if err := checkBroker(cfg.Broker); err != nil {
+		return config{}, err
+	}
 	addr, err := listenAddr(cfg.Addr, getenv)
 	if err != nil {
 		return config{}, err
 	}
 	cfg.Addr = addr
 	return cfg, nil
+}
+
+// The -broker modes other than a NATS URL.
+const (
+	brokerPoll   = "poll"
+	brokerMemory = "memory"
+)
+
+// checkBroker accepts the -broker values.
+func checkBroker(mode string) error {
+	switch {
+	case mode == "", mode == brokerPoll, mode == brokerMemory,
+		strings.HasPrefix(mode, "nats://"), strings.HasPrefix(mode, "tls://"):
+		return nil
+	}
+	return fmt.Errorf("weather: -broker %q is not \"poll\", \"memory\" or a nats:// URL", mode)
 }
 
 // listenAddr applies the precedence -addr, ADDR, PORT, default.
@@ -119,8 +147,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("weather: %w", err)
 	}
-	fmt.Fprintf(stdout, "weather: serving %s (database %s, poll %v, update %v); Ctrl-C to stop\n",
-		pageURL(ln.Addr()), a.dbPath, cfg.Poll, cfg.Update)
+	how := "broker " + a.brokerName()
+	if a.broker == nil {
+		how = fmt.Sprintf("poll %v", cfg.Poll)
+	}
+	fmt.Fprintf(stdout, "weather: serving %s (database %s, %s, update %v); Ctrl-C to stop\n",
+		pageURL(ln.Addr()), a.dbPath, how, cfg.Update)
 	if err := a.Serve(ctx, ln); err != nil {
 		return err
 	}

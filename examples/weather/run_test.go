@@ -47,12 +47,16 @@ func TestParseConfig(t *testing.T) {
 	noEnv := func(string) string { return "" }
 	cfg, err := parseConfig(nil, noEnv, io.Discard)
 	require.NoError(t, err)
-	assert.Equal(t, config{Addr: "127.0.0.1:8000", Poll: 30 * time.Second, Update: 10 * time.Second}, cfg,
-		"the seed's 30 s poll by default")
+	assert.Equal(t, config{Addr: "127.0.0.1:8000", Broker: "memory", Poll: 30 * time.Second, Update: 10 * time.Second}, cfg,
+		"the in-memory broker, and the seed's 30 s poll for -broker poll, by default")
 
-	cfg, err = parseConfig([]string{"-poll", "2s", "-update", "3s", "-db", ":memory:", "-addr", ":0"}, noEnv, io.Discard)
+	cfg, err = parseConfig([]string{"-broker", "poll", "-poll", "2s", "-update", "3s", "-db", ":memory:", "-addr", ":0"}, noEnv, io.Discard)
 	require.NoError(t, err)
-	assert.Equal(t, config{Addr: ":0", DB: ":memory:", Poll: 2 * time.Second, Update: 3 * time.Second}, cfg)
+	assert.Equal(t, config{Addr: ":0", Broker: "poll", DB: ":memory:", Poll: 2 * time.Second, Update: 3 * time.Second}, cfg)
+
+	cfg, err = parseConfig([]string{"-broker", "nats://127.0.0.1:4222"}, noEnv, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "nats://127.0.0.1:4222", cfg.Broker)
 
 	bad := []struct {
 		args []string
@@ -62,6 +66,7 @@ func TestParseConfig(t *testing.T) {
 		{[]string{"-update", "-1s"}, "weather: -update -1s must be positive"},
 		{[]string{"extra"}, `weather: unexpected arguments ["extra"]`},
 		{[]string{"-poll", "soon"}, `invalid value "soon" for flag -poll`},
+		{[]string{"-broker", "redis://x"}, `weather: -broker "redis://x" is not "poll", "memory" or a nats:// URL`},
 	}
 	for _, tt := range bad {
 		_, err := parseConfig(tt.args, noEnv, io.Discard)
@@ -73,13 +78,15 @@ func TestParseConfig(t *testing.T) {
 
 var urlLine = regexp.MustCompile(`^weather: serving (http://127\.0\.0\.1:\d+/) \(database (.+), poll 50ms, update 1h0m0s\); Ctrl-C to stop$`)
 
+var brokerURLLine = regexp.MustCompile(`^weather: serving (http://127\.0\.0\.1:\d+/) \(database (.+), broker memory, update 1h0m0s\); Ctrl-C to stop$`)
+
 // TestRunServesAndShutsDownAtOnce runs the program as `make run` does, on
 // its default database, and stops it as Ctrl-C does while a stream is open.
 func TestRunServesAndShutsDownAtOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	// PORT=0 listens on every interface; the URL shown is loopback's.
-	line, done := startRun(ctx, t, []string{"-poll", "50ms", "-update", "1h"},
+	line, done := startRun(ctx, t, []string{"-broker", "poll", "-poll", "50ms", "-update", "1h"},
 		map[string]string{"PORT": "0"}, io.Discard)
 	m := urlLine.FindStringSubmatch(line)
 	require.NotNil(t, m, "printed %q", line)
@@ -120,6 +127,33 @@ func TestRunServesAndShutsDownAtOnce(t *testing.T) {
 	assert.True(t, errors.Is(err, os.ErrNotExist), "the temporary database is removed: %v", err)
 }
 
+// TestRunDefaultsToMemoryBroker runs the program with no -broker: streams
+// subscribe to the in-process broker, and their readings carry ids.
+func TestRunDefaultsToMemoryBroker(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	line, done := startRun(ctx, t, []string{"-addr", "127.0.0.1:0", "-update", "1h"}, nil, io.Discard)
+	m := brokerURLLine.FindStringSubmatch(line)
+	require.NotNil(t, m, "printed %q", line)
+
+	s := testutil.Open(t, nil, m[1]+"weather/51.51,-0.13/", nil)
+	ev := s.Next(wait)
+	assert.Equal(t, "weather", ev.Type, "the first stream of a point gets a reading at once")
+	assert.NotEmpty(t, ev.LastEventID)
+	cancel()
+	var err error
+	for err == nil {
+		_, err = s.NextErr(wait)
+	}
+	assert.ErrorIs(t, err, io.EOF, "the open stream ends cleanly")
+	select {
+	case r := <-done:
+		require.NoError(t, r.err)
+	case <-time.After(wait):
+		t.Fatal("run did not return after its context was cancelled")
+	}
+}
+
 func TestRunReportsBadSetup(t *testing.T) {
 	tests := []struct {
 		name string
@@ -127,6 +161,7 @@ func TestRunReportsBadSetup(t *testing.T) {
 		err  string
 	}{
 		{"address in use", nil, "address already in use"},
+		{"NATS not listening", []string{"-broker", "nats://127.0.0.1:1"}, "weather: connect to NATS at nats://127.0.0.1:1"},
 		{"database in a missing directory", []string{"-db", "/nonexistent/dir/w.db"}, "weather: create schema in \"/nonexistent/dir/w.db\""},
 	}
 	ctx, cancel := context.WithCancel(t.Context())

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"math"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sseview/sseview/sseview"
 )
 
 // Updater stands in for the weather service the seed's app fetched from:
@@ -20,15 +23,34 @@ import (
 // new page has something to show without waiting an interval.
 //
 // It is the view's [Watcher]. Store must be set, and Interval too for Run.
+//
+// With a Broker (broker mode) it also publishes each reading it stores as a
+// "weather" event on the point's topic ([Topic]), and times its readings on
+// the Interval grid (the time truncated to a multiple of Interval) rather
+// than at the clock's exact time. Several processes sharing a NATS broker
+// each publish for the points their own clients watch, so one point may be
+// published by several of them; because [Simulate] is a function of point
+// and time alone, processes with the same -update publish identical
+// readings for the same grid slot, and [BrokerStream] drops a reading that
+// is not newer than the last one it sent. Clients therefore see each slot's
+// reading once, whichever process published it first.
 type Updater struct {
 	Store    *Store
+	Broker   sseview.Broker   // nil: readings are only stored (poll mode)
 	Interval time.Duration    // between rounds of readings; must be positive
 	Now      func() time.Time // the clock; nil means time.Now
 	Logger   *slog.Logger     // nil means slog.Default()
 
-	mu      sync.Mutex
-	watched map[string]*watch // point → its streams
-	changed chan struct{}     // closed and replaced whenever watched changes
+	mu        sync.Mutex
+	watched   map[string]*watch    // point → its streams
+	changed   chan struct{}        // closed and replaced whenever watched changes
+	published map[string]Published // point → the newest reading this updater published
+}
+
+// Published is a reading as published to the broker.
+type Published struct {
+	Current Reading // the event's data
+	ID      string  // the event's id, given by the broker
 }
 
 // Watch records a stream of point until unwatch is called. The first stream
@@ -124,13 +146,54 @@ func (u *Updater) Round(ctx context.Context) {
 }
 
 func (u *Updater) update(ctx context.Context, point string, now time.Time) {
+	if u.Broker != nil && u.Interval > 0 {
+		now = now.Truncate(u.Interval)
+	}
 	wp, err := Simulate(point, now)
 	if err == nil {
 		err = u.Store.Add(ctx, wp)
 	}
+	if err == nil && u.Broker != nil {
+		err = u.publish(ctx, wp)
+	}
 	if err != nil && ctx.Err() == nil {
 		u.logger().ErrorContext(ctx, "weather: update failed", "point", point, "err", err)
 	}
+}
+
+// publish publishes wp on its point's topic and records it as the point's
+// newest published reading, unless a newer one was recorded meanwhile.
+func (u *Updater) publish(ctx context.Context, wp WeatherPoint) error {
+	current, err := wp.Current()
+	if err != nil {
+		return err
+	}
+	at, err := readingTime(current)
+	if err != nil {
+		return err
+	}
+	id, err := u.Broker.Publish(ctx, Topic(wp.Point), sseview.JSON{Type: "weather", Data: current})
+	if err != nil {
+		return fmt.Errorf("weather: publish reading of %s: %w", wp.Point, err)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.published == nil {
+		u.published = make(map[string]Published)
+	}
+	if old, ok := u.published[wp.Point]; !ok || at.After(old.Current.Time) {
+		u.published[wp.Point] = Published{Current: Reading{Time: at, Data: current}, ID: id}
+	}
+	return nil
+}
+
+// Published returns the newest reading this updater published for point,
+// with its event id; ok is false when it published none.
+func (u *Updater) Published(point string) (p Published, ok bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	p, ok = u.published[point]
+	return p, ok
 }
 
 func (u *Updater) now() time.Time {

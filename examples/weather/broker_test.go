@@ -1,0 +1,214 @@
+package main
+
+import (
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/sseview"
+)
+
+func TestTopic(t *testing.T) {
+	tests := []struct{ point, topic string }{
+		{"40.71,-74.01", "weather.40_71.-74_01"},
+		{"51.51,-0.13", "weather.51_51.-0_13"},
+		{"-33.87,151.21", "weather.-33_87.151_21"},
+		{"0.00,0.00", "weather.0_00.0_00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.point, func(t *testing.T) {
+			assert.Equal(t, tt.topic, Topic(tt.point))
+			assert.Regexp(t, `^weather\.[^.*> ]+\.[^.*> ]+$`, Topic(tt.point), "two NATS tokens after weather")
+		})
+	}
+}
+
+// brokerApp is an app in broker mode whose updater's clock the test sets
+// (at first: at), served on a test server.
+type brokerApp struct {
+	*app
+	url string
+	mu  sync.Mutex // the updater reads now in the server's goroutines
+	now time.Time
+}
+
+func startBrokerApp(t *testing.T, broker string) *brokerApp {
+	t.Helper()
+	a, err := newApp(t.Context(), config{Broker: broker, DB: filepath.Join(t.TempDir(), "weather.db"),
+		Update: time.Hour, Logger: (&logBuffer{}).logger()})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, a.Close()) })
+	require.NotNil(t, a.broker, "broker mode")
+	b := &brokerApp{app: a, now: at}
+	a.updater.Now = func() time.Time {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.now
+	}
+	b.url = testutil.Serve(t, a.handler).URL
+	return b
+}
+
+// round stores and publishes the readings of the next hour.
+func (b *brokerApp) round(t *testing.T) {
+	b.mu.Lock()
+	b.now = b.now.Add(time.Hour)
+	b.mu.Unlock()
+	b.updater.Round(t.Context())
+}
+
+// wantReading checks that ev is the reading of point at when.
+func wantReading(t *testing.T, ev testutil.Event, point string, when time.Time) {
+	t.Helper()
+	wp, err := Simulate(point, when)
+	require.NoError(t, err)
+	assert.Equal(t, "weather", ev.Type)
+	assert.JSONEq(t, currentJSON(t, wp), ev.Data, "the reading of %s at %v", point, when)
+	assert.NotEmpty(t, ev.LastEventID, "a broker's reading has an id")
+}
+
+func lastEventID(id string) http.Header { return http.Header{"Last-Event-ID": {id}} }
+
+func TestMemoryModeSendsPublishedReadings(t *testing.T) {
+	b := startBrokerApp(t, brokerMemory)
+	const point = "51.51,-0.13"
+
+	s := testutil.Open(t, nil, b.url+"/weather/51.51,-0.13/", nil)
+	first := s.Next(wait)
+	wantReading(t, first, point, at)
+
+	b.round(t)
+	ev := s.Next(wait)
+	wantReading(t, ev, point, at.Add(time.Hour))
+	assert.NotEqual(t, first.LastEventID, ev.LastEventID)
+
+	// A reading of another point is not sent here; the next one of this
+	// point is, with no ping in between.
+	_, err := b.broker.Publish(t.Context(), Topic("40.71,-74.01"), sseview.JSON{Type: "weather", Data: map[string]string{"time": at.Format(time.RFC3339)}})
+	require.NoError(t, err)
+	b.round(t)
+	wantReading(t, s.Next(wait), point, at.Add(2*time.Hour))
+
+	// The readings are still stored.
+	wp, ok, err := b.store.Latest(t.Context(), point)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, at.Add(2*time.Hour), wp.Created)
+}
+
+func TestMemoryModeNewStreamGetsTheNewestReadingAtOnce(t *testing.T) {
+	b := startBrokerApp(t, brokerMemory)
+	const point = "35.68,139.69"
+	s1 := testutil.Open(t, nil, b.url+"/weather/35.68,139.69/", nil)
+	wantReading(t, s1.Next(wait), point, at)
+	b.round(t)
+	newest := s1.Next(wait)
+
+	// A second stream joins: it gets the newest reading, with its id, and
+	// then the live ones, each once.
+	s2 := testutil.Open(t, nil, b.url+"/weather/35.68,139.69/", nil)
+	ev := s2.Next(wait)
+	wantReading(t, ev, point, at.Add(time.Hour))
+	assert.Equal(t, newest.LastEventID, ev.LastEventID)
+	b.round(t)
+	wantReading(t, s2.Next(wait), point, at.Add(2*time.Hour))
+	wantReading(t, s1.Next(wait), point, at.Add(2*time.Hour))
+}
+
+func TestMemoryModeResumesFromLastEventID(t *testing.T) {
+	b := startBrokerApp(t, brokerMemory)
+	const point = "-33.87,151.21"
+	// Keep the point watched while no stream is open, as another page
+	// would, so the updater goes on publishing.
+	defer b.updater.Watch(t.Context(), point)()
+
+	s := testutil.Open(t, nil, b.url+"/weather/-33.87,151.21/", nil)
+	seen := s.Next(wait)
+	wantReading(t, seen, point, at)
+	s.Close()
+
+	b.round(t)
+	b.round(t)
+	s = testutil.Open(t, nil, b.url+"/weather/-33.87,151.21/", lastEventID(seen.LastEventID))
+	wantReading(t, s.Next(wait), point, at.Add(time.Hour))
+	wantReading(t, s.Next(wait), point, at.Add(2*time.Hour))
+	b.round(t)
+	wantReading(t, s.Next(wait), point, at.Add(3*time.Hour))
+
+	// An id the broker does not know: the reset, then the newest reading.
+	s = testutil.Open(t, nil, b.url+"/weather/-33.87,151.21/", lastEventID("from-another-life"))
+	reset := s.Next(wait)
+	assert.Equal(t, sseview.ResetEventType, reset.Type)
+	assert.NotEmpty(t, reset.LastEventID)
+	ev := s.Next(wait)
+	wantReading(t, ev, point, at.Add(3*time.Hour))
+	assert.Equal(t, reset.LastEventID, ev.LastEventID, "the reading refreshes the page without changing the id")
+}
+
+func TestMemoryModeSendsAReadingOnce(t *testing.T) {
+	b := startBrokerApp(t, brokerMemory)
+	const point = "48.86,2.35"
+	s := testutil.Open(t, nil, b.url+"/weather/48.86,2.35/", nil)
+	wantReading(t, s.Next(wait), point, at)
+
+	// A second updater on the same broker, as another process on the same
+	// NATS would be, publishes the same hour's reading again (its clock is
+	// 20 minutes later, its reading is on the hour grid): the stream skips
+	// it and sends the next hour's.
+	other := &Updater{Store: b.store, Broker: b.broker, Interval: time.Hour, Now: func() time.Time { return at.Add(20 * time.Minute) }}
+	defer other.Watch(t.Context(), point)()
+	b.round(t)
+	wantReading(t, s.Next(wait), point, at.Add(time.Hour))
+}
+
+// startNATS runs a NATS server with JetStream in the test process on a
+// random port and returns its URL.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: natsserver.RANDOM_PORT,
+		JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	require.True(t, srv.ReadyForConnections(wait), "NATS server ready")
+	return srv.ClientURL()
+}
+
+func TestNATSModeInstancesShareReadings(t *testing.T) {
+	url := startNATS(t)
+	a := startBrokerApp(t, url)
+	b := startBrokerApp(t, url)
+	const point = "40.71,-74.01"
+
+	// A page on B: B's updater publishes the point's first reading.
+	sb := testutil.Open(t, nil, b.url+"/weather/40.71,-74.01/", nil)
+	first := sb.Next(wait)
+	wantReading(t, first, point, at)
+	assert.Regexp(t, regexp.MustCompile(`^\d+$`), first.LastEventID, "a JetStream sequence")
+
+	// A page on A for the same point: A publishes the same hour's reading,
+	// which B's page does not get twice; A's next reading reaches B's page.
+	sa := testutil.Open(t, nil, a.url+"/weather/40.71,-74.01/", nil)
+	wantReading(t, sa.Next(wait), point, at)
+	a.round(t)
+	ev := sb.Next(wait)
+	wantReading(t, ev, point, at.Add(time.Hour))
+	wantReading(t, sa.Next(wait), point, at.Add(time.Hour))
+
+	// B's page moves to A with its Last-Event-ID and misses nothing.
+	sb.Close()
+	a.round(t)
+	s := testutil.Open(t, nil, a.url+"/weather/40.71,-74.01/", lastEventID(ev.LastEventID))
+	wantReading(t, s.Next(wait), point, at.Add(2*time.Hour))
+}

@@ -212,3 +212,26 @@ func TestNATSModeInstancesShareReadings(t *testing.T) {
 	s := testutil.Open(t, nil, a.url+"/weather/40.71,-74.01/", lastEventID(ev.LastEventID))
 	wantReading(t, s.Next(wait), point, at.Add(2*time.Hour))
 }
+
+func TestUpdaterPublishesOnlyWhileWatched(t *testing.T) {
+	broker := &sseview.MemoryBroker{}
+	now := at.Add(25 * time.Minute)
+	u := &Updater{Store: openStore(t), Broker: broker, Interval: time.Hour, Now: func() time.Time { return now }}
+	const point = "55.76,37.62"
+
+	unwatch := u.Watch(t.Context(), point)
+	pub, ok := u.Published(point)
+	require.True(t, ok, "the first stream's reading is published before Watch returns")
+	assert.NotEmpty(t, pub.ID)
+	assert.Equal(t, at, pub.Current.Time, "on the hour grid, not at the clock's 12:25")
+	want, err := Simulate(point, at)
+	require.NoError(t, err)
+	assert.JSONEq(t, currentJSON(t, want), string(pub.Current.Data))
+
+	unwatch()
+	_, ok = u.Published(point)
+	assert.False(t, ok, "forgotten with its last stream")
+	u.Round(t.Context())
+	_, ok = u.Published(point)
+	assert.False(t, ok, "an unwatched point is not published")
+}

@@ -88,6 +88,10 @@ func (u *Updater) Watch(ctx context.Context, point string) (unwatch func()) {
 			defer u.mu.Unlock()
 			if w.streams--; w.streams == 0 {
 				delete(u.watched, point)
+				// A point's next first stream publishes a fresh reading:
+				// keeping this one would only make the map grow with
+				// every point ever watched.
+				delete(u.published, point)
 			}
 			u.notifyLocked()
 		})
@@ -178,6 +182,9 @@ func (u *Updater) publish(ctx context.Context, wp WeatherPoint) error {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.watched[wp.Point] == nil {
+		return nil // the last stream left while the round ran
+	}
 	if u.published == nil {
 		u.published = make(map[string]Published)
 	}

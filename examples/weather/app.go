@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -101,7 +102,7 @@ func (a *app) openBroker(ctx context.Context) error {
 		}
 		nc, err := nats.Connect(mode, nats.Name("sseview-weather"), nats.MaxReconnects(-1))
 		if err != nil {
-			return fmt.Errorf("weather: connect to NATS at %s: %w", mode, err)
+			return fmt.Errorf("weather: connect to NATS at %s: %w", redacted(mode), err)
 		}
 		b, err := natsbroker.New(ctx, nc, natsbroker.Config{Logger: a.cfg.Logger})
 		if err != nil {
@@ -111,6 +112,15 @@ func (a *app) openBroker(ctx context.Context) error {
 		a.nc, a.broker = nc, b
 		return nil
 	}
+}
+
+// redacted is a NATS URL with its password, if any, hidden.
+func redacted(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(a NATS URL that does not parse)"
+	}
+	return u.Redacted()
 }
 
 // brokerName is how the broker is shown to the user.

@@ -1,21 +1,24 @@
 // Command weather is the seed's weather stream as a runnable program: a web
 // page at / that watches the live weather at a point through an
-// EventSource, served by a port of django-async-sse's WeatherStream view
-// polling an embedded SQLite database that a simulated weather service
-// keeps writing to.
+// EventSource. A simulated weather service keeps writing readings to an
+// embedded SQLite database; the streams get them from a broker the service
+// publishes them to, or, with -broker poll, from a port of
+// django-async-sse's WeatherStream view polling the database.
 //
 //	go run . -poll 2s -update 3s   # what `make run` starts
 //
-// Flags (see -h): -addr, -broker, -db, -poll, -update. -broker chooses how
-// readings reach the streams: "memory" (the default) publishes each reading
-// the updater stores to an in-process sseview.MemoryBroker that the streams
-// subscribe to; "nats://host:port" does the same on NATS JetStream, so that
-// several processes share their readings; "poll" is the seed's way, each
-// stream polling the database every -poll (the only mode -poll applies to).
-// The listen address is the
-// first of: the -addr flag; the ADDR environment variable (host:port);
-// the PORT environment variable, meaning ":PORT" on all interfaces as the
-// platforms that set PORT expect; 127.0.0.1:8000.
+// Flags (see -h): -addr, -broker, -db, -poll, -update.
+//
+// -broker chooses how readings reach the streams: "memory" (the default)
+// publishes each stored reading to an in-process sseview.MemoryBroker that
+// the streams subscribe to; "nats://host:port" does the same on NATS
+// JetStream, so that several processes share their readings; "poll" is the
+// seed's way, each stream polling the database every -poll (the only mode
+// -poll applies to).
+//
+// The listen address is the first of: the -addr flag; the ADDR environment
+// variable (host:port); the PORT environment variable, meaning ":PORT" on
+// all interfaces as the platforms that set PORT expect; 127.0.0.1:8000.
 package main
 
 import (

@@ -162,6 +162,7 @@ func TestRunReportsBadSetup(t *testing.T) {
 	}{
 		{"address in use", nil, "address already in use"},
 		{"NATS not listening", []string{"-broker", "nats://127.0.0.1:1"}, "weather: connect to NATS at nats://127.0.0.1:1"},
+		{"NATS password not shown", []string{"-broker", "nats://me:secret@127.0.0.1:1"}, "weather: connect to NATS at nats://me:xxxxx@127.0.0.1:1"},
 		{"database in a missing directory", []string{"-db", "/nonexistent/dir/w.db"}, "weather: create schema in \"/nonexistent/dir/w.db\""},
 	}
 	ctx, cancel := context.WithCancel(t.Context())

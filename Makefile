@@ -7,9 +7,9 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 .PHONY: run test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e
 
 ## run: the weather example on its embedded defaults (http://127.0.0.1:8000),
-## polling every 2 s (the seed's 30 s is the program's default) so the page moves
+## with a new reading every 3 s so the page moves
 run:
-	cd examples/weather && $(GO) run . -poll 2s -update 3s
+	cd examples/weather && $(GO) run . -update 3s
 
 ## test: vet and race-enabled tests of every module (fast, no browser)
 test:

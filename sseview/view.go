@@ -135,8 +135,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if n := len(LastEventID(r)); n > MaxLastEventIDLen {
-		h.refuse(w, r, Refuse(http.StatusBadRequest, errorBody(fmt.Sprintf(
-			"sseview: Last-Event-ID is %d bytes, more than %d", n, MaxLastEventIDLen))))
+		h.refuse(w, r, Refuse(http.StatusBadRequest, fmt.Sprintf(
+			"sseview: Last-Event-ID is %d bytes, more than %d", n, MaxLastEventIDLen)))
 		return
 	}
 	if h.View == nil {
@@ -177,7 +177,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := h.start(w)
 	if s == nil {
-		clear(w.Header())
+		for _, k := range streamHeaders {
+			w.Header().Del(k)
+		}
 		h.refuse(w, r, fmt.Errorf("sseview: the response writer cannot flush "+
 			"(a middleware wrapper without Unwrap?): %w", err))
 		return
@@ -189,6 +191,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.pump(ctx, r, s, events)
 }
+
+// streamHeaders are the headers setHeaders may set.
+var streamHeaders = []string{"Content-Type", "Cache-Control", "X-Accel-Buffering", "Connection"}
 
 func setHeaders(hdr http.Header, r *http.Request) {
 	hdr.Set("Content-Type", "text/event-stream")

@@ -320,7 +320,10 @@ func TestWriterThatCannotFlushIsCaughtBeforeStreaming(t *testing.T) {
 	logs := newLogRecorder()
 	h := &sseview.Handler{View: finite(sseview.Text{Data: "never"}), Logger: logs.logger()}
 	rec := httptest.NewRecorder()
+	rec.Header().Set("X-Request-Id", "r1") // set by a middleware before the Handler
 	h.ServeHTTP(plainWriter{rec}, httptest.NewRequest(http.MethodGet, "/events", nil))
+	assert.Equal(t, "r1", rec.Header().Get("X-Request-Id"), "other middleware's headers stay")
+	assert.Empty(t, rec.Header().Get("Cache-Control"))
 
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
 	assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))

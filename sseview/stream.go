@@ -91,21 +91,22 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 const maxPooledBuf = 64 << 10
 
 // writeEvent encodes and writes ev. An encoding error leaves the stream
-// usable (nothing was written); a write error breaks it.
-func (s *stream) writeEvent(ev Event) error {
+// usable, since nothing was written; a write error breaks it. Keeping the
+// two apart spares the caller a second look at the stream per event.
+func (s *stream) writeEvent(ev Event) (encodeErr, writeErr error) {
 	if enc, ok := ev.(*Encoded); ok {
-		return s.write(enc.wire)
+		return nil, s.write(enc.wire)
 	}
 	bp := bufPool.Get().(*[]byte)
-	b, err := appendEvent((*bp)[:0], ev)
-	if err == nil {
-		err = s.write(b)
+	b, encodeErr := appendEvent((*bp)[:0], ev)
+	if encodeErr == nil {
+		writeErr = s.write(b)
 	}
 	if cap(b) <= maxPooledBuf {
 		*bp = b[:0]
 		bufPool.Put(bp)
 	}
-	return err
+	return encodeErr, writeErr
 }
 
 func (s *stream) writeRetry(d time.Duration) {

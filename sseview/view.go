@@ -208,13 +208,14 @@ func setHeaders(hdr http.Header, r *http.Request) {
 // a write fails or ctx is done.
 func (h *Handler) pump(ctx context.Context, r *http.Request, s *stream, events iter.Seq2[Event, error]) {
 	var failure error
+	done := ctx.Done()
 	for ev, err := range events {
-		if ctx.Err() != nil {
+		if closed(done) {
 			break
 		}
 		if err == nil {
-			err = s.writeEvent(ev)
-			if s.broken() != nil {
+			var writeErr error
+			if err, writeErr = s.writeEvent(ev); writeErr != nil {
 				break
 			}
 		}
@@ -238,7 +239,7 @@ func (h *Handler) pump(ctx context.Context, r *http.Request, s *stream, events i
 		}
 		h.logger().Log(ctx, level, "sseview: stream failed", logAttrs(r, failure)...)
 		if h.ErrorEvent != nil {
-			if err := s.writeEvent(h.ErrorEvent(failure)); err != nil && s.broken() == nil {
+			if err, _ := s.writeEvent(h.ErrorEvent(failure)); err != nil {
 				h.logger().ErrorContext(ctx, "sseview: error event failed", logAttrs(r, err)...)
 			}
 		}
@@ -247,6 +248,17 @@ func (h *Handler) pump(ctx context.Context, r *http.Request, s *stream, events i
 	var shutdown *shutdownError
 	if errors.As(context.Cause(ctx), &shutdown) {
 		s.writeRetry(shutdown.jitteredRetry())
+	}
+}
+
+// closed reports whether done is closed, without the lock ctx.Err takes:
+// pump asks once per event.
+func closed(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -169,8 +169,9 @@ type memEntry struct {
 }
 
 type memSub struct {
-	ch  chan *Encoded // closed by the publisher when it overflows
-	idx int           // position in subs, -1 when not registered
+	ch    chan *Encoded // closed by the publisher when it overflows
+	idx   int           // position in subs, -1 when not registered
+	topic *memTopic     // the topic looked up last, nil before
 }
 
 func (t *memTopic) entry(i int) *memEntry { return &t.ring[(t.head+i)%len(t.ring)] }
@@ -373,75 +374,12 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, topic, lastEventID string)
 	return func(yield func(Event, error) bool) {
 		b.init()
 		sub := &memSub{idx: -1}
-		var t *memTopic
-		defer func() {
-			if t == nil {
-				return
-			}
-			t.mu.Lock()
-			if sub.idx >= 0 {
-				t.unregister(sub)
-			}
-			idle := len(t.subs) == 0 && t.n == 0
-			t.mu.Unlock()
-			if idle {
-				b.forgetIfIdle(t)
-			}
-		}()
-
-		pos, known := b.parseID(lastEventID)
-		live := lastEventID == ""
-		var batch []*Encoded
-		for first := true; ; first = false {
-			if ctx.Err() != nil {
-				return
-			}
-			t = b.lockTopic(topic)
-			t.evictAged(b.now(), b.maxAge())
-			var reset Event
-			switch {
-			case live:
-			case first && (!known || t.evicted > pos):
-				pos = max(t.lastSeq, t.evicted)
-				reset = Text{Type: ResetEventType, ID: b.formatID(pos)}
-				live = true
-			case t.evicted > pos:
-				// Events this subscriber had yet to get were evicted
-				// while it replayed: it is too slow for the history.
-				t.mu.Unlock()
-				yield(nil, ErrSlowSubscriber)
-				return
-			}
-			batch = batch[:0]
-			if !live {
-				i := t.firstAfter(pos)
-				for ; i < t.n && len(batch) < replayBatch; i++ {
-					batch = append(batch, t.entry(i).enc)
-				}
-				live = i == t.n
-				if len(batch) > 0 {
-					pos = t.entry(i - 1).seq
-				}
-			}
-			if live {
-				sub.ch = make(chan *Encoded, b.queueLen())
-				t.register(sub)
-			}
-			t.mu.Unlock()
-			if reset != nil && !yield(reset, nil) {
-				return
-			}
-			for _, e := range batch {
-				if !yield(e, nil) {
-					return
-				}
-			}
-			if live {
-				break
-			}
+		defer b.leave(sub)
+		if !b.catchUp(ctx, topic, lastEventID, sub, yield) {
+			return
 		}
-		clear(batch)
-
+		// The live loop is all that stays on the stack while the stream
+		// waits; catchUp's frame is gone by then (see Handler.accept).
 		for {
 			select {
 			case <-ctx.Done():
@@ -456,5 +394,81 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, topic, lastEventID string)
 				}
 			}
 		}
+	}
+}
+
+// catchUp sends sub what it missed after lastEventID, in batches, and
+// registers it on the topic once no more history is left to send. It
+// reports whether the subscription is live; sub.topic is set as soon as
+// the topic is looked up, for leave.
+func (b *MemoryBroker) catchUp(ctx context.Context, topic, lastEventID string, sub *memSub, yield func(Event, error) bool) bool {
+	pos, known := b.parseID(lastEventID)
+	live := lastEventID == ""
+	var batch []*Encoded
+	for first := true; ; first = false {
+		if ctx.Err() != nil {
+			return false
+		}
+		t := b.lockTopic(topic)
+		sub.topic = t
+		t.evictAged(b.now(), b.maxAge())
+		var reset Event
+		switch {
+		case live:
+		case first && (!known || t.evicted > pos):
+			pos = max(t.lastSeq, t.evicted)
+			reset = Text{Type: ResetEventType, ID: b.formatID(pos)}
+			live = true
+		case t.evicted > pos:
+			// Events this subscriber had yet to get were evicted
+			// while it replayed: it is too slow for the history.
+			t.mu.Unlock()
+			yield(nil, ErrSlowSubscriber)
+			return false
+		}
+		batch = batch[:0]
+		if !live {
+			i := t.firstAfter(pos)
+			for ; i < t.n && len(batch) < replayBatch; i++ {
+				batch = append(batch, t.entry(i).enc)
+			}
+			live = i == t.n
+			if len(batch) > 0 {
+				pos = t.entry(i - 1).seq
+			}
+		}
+		if live {
+			sub.ch = make(chan *Encoded, b.queueLen())
+			t.register(sub)
+		}
+		t.mu.Unlock()
+		if reset != nil && !yield(reset, nil) {
+			return false
+		}
+		for _, e := range batch {
+			if !yield(e, nil) {
+				return false
+			}
+		}
+		if live {
+			return true
+		}
+	}
+}
+
+// leave unregisters sub, and lets its topic go when nothing holds it.
+func (b *MemoryBroker) leave(sub *memSub) {
+	t := sub.topic
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	if sub.idx >= 0 {
+		t.unregister(sub)
+	}
+	idle := len(t.subs) == 0 && t.n == 0
+	t.mu.Unlock()
+	if idle {
+		b.forgetIfIdle(t)
 	}
 }

@@ -102,9 +102,9 @@ func BenchmarkStream(b *testing.B) {
 }
 
 // BenchmarkIdleStream measures what an open, idle stream costs the server:
-// heap and stack bytes and goroutines per connection, with keep-alive on
-// (its default 15 s timer armed) for AsView. The clients are raw TCP
-// connections, which add no goroutines.
+// heap and stack bytes (and stack bytes alone) and goroutines per
+// connection, with keep-alive on (its default 15 s timer armed) for AsView.
+// The clients are raw TCP connections, which add no goroutines.
 func BenchmarkIdleStream(b *testing.B) {
 	const conns = 500
 	contestants := []struct {
@@ -119,7 +119,7 @@ func BenchmarkIdleStream(b *testing.B) {
 			srv := httptest.NewServer(c.h)
 			defer srv.Close()
 			for b.Loop() {
-				before, goroutines := inUse()
+				before, stackBefore, goroutines := inUse()
 				open := make([]net.Conn, 0, conns)
 				for range conns {
 					conn, err := openIdle(srv.Listener.Addr().String())
@@ -128,8 +128,9 @@ func BenchmarkIdleStream(b *testing.B) {
 					}
 					open = append(open, conn)
 				}
-				after, goroutinesAfter := inUse()
+				after, stackAfter, goroutinesAfter := inUse()
 				b.ReportMetric(float64(after-before)/conns, "B/conn")
+				b.ReportMetric(float64(stackAfter-stackBefore)/conns, "stack-B/conn")
 				b.ReportMetric(float64(goroutinesAfter-goroutines)/conns, "goroutines/conn")
 				for _, conn := range open {
 					conn.Close()
@@ -140,11 +141,13 @@ func BenchmarkIdleStream(b *testing.B) {
 	}
 }
 
-func inUse() (bytes uint64, goroutines int) {
+// inUse returns the heap and stacks in use, the stacks alone, and the
+// number of goroutines.
+func inUse() (bytes, stack uint64, goroutines int) {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapInuse + m.StackInuse, runtime.NumGoroutine()
+	return m.HeapInuse + m.StackInuse, m.StackInuse, runtime.NumGoroutine()
 }
 
 // openIdle starts a stream and reads up to its one event.

@@ -90,6 +90,8 @@ func TestEncodeRejects(t *testing.T) {
 		{"json that cannot encode", JSON{Data: math.Inf(1)}, "unsupported value"},
 		{"json with a bad id", JSON{ID: "\n", Data: 1}, `id contains '\n'`},
 		{"nil event", nil, "nil event"},
+		{"nil *Text", (*Text)(nil), "nil *Text"},
+		{"bad *Text", &Text{ID: "1\n"}, `id contains '\n'`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,6 +130,7 @@ func TestTextEncodesWithoutAllocating(t *testing.T) {
 	events := []Event{
 		Text{Type: "weather", ID: "123", Data: "single line"},
 		Text{Data: "many\nlines\r\nwith\rbreaks\n"},
+		&Text{Type: "reused", Data: "by pointer"},
 		Comment("note"),
 	}
 	for _, ev := range events {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -612,4 +613,26 @@ func TestPanicWhileSendingHeadersReachesTheRequestGoroutine(t *testing.T) {
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
 	assert.NotContains(t, rec.Body.String(), "never")
+}
+
+// The stream is done with an event when yield returns, so a view may reuse
+// one *Text for every event (the allocation-free way, see Event).
+func TestReusedTextIsWrittenAsItWasAtEachYield(t *testing.T) {
+	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return func(yield func(sseview.Event, error) bool) {
+			ev := &sseview.Text{Type: "n"}
+			for i := range 3 {
+				ev.ID, ev.Data = strconv.Itoa(i), strings.Repeat("x", i+1)
+				if !yield(ev, nil) {
+					return
+				}
+			}
+			ev.Data = "changed after the last yield"
+			<-ctx.Done()
+		}
+	})
+	s := testutil.Open(t, nil, testutil.Serve(t, sseview.AsView(view)).URL, nil)
+	for i := range 3 {
+		assert.Equal(t, testutil.Event{Type: "n", Data: strings.Repeat("x", i+1), LastEventID: strconv.Itoa(i)}, s.Next(wait))
+	}
 }

@@ -139,9 +139,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // refusal, or HEAD.
 //
 // The work before a stream starts is kept out of the frames that stay on
-// the goroutine's stack while the stream waits, ServeHTTP's and serve's:
-// with them small enough, the runtime shrinks an idle stream's stack from
-// 8 KiB to 4 KiB (BenchmarkIdleStream).
+// the goroutine's stack while the stream runs, ServeHTTP's and serve's.
+// Kept small, they leave room within 4 KiB of stack to write an event, so a
+// stream's goroutine need not grow to 8 KiB (see sendHeaders).
 func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event, error] {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")

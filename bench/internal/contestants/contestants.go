@@ -44,6 +44,10 @@ type Contestant struct {
 	// Unavailable, when set, says why the contestant cannot run; it is
 	// still listed in every table.
 	Unavailable string
+	// ThroughputOnly marks a variant of another contestant that differs
+	// from it in the per-event path alone: it runs in the throughput
+	// scenarios only.
+	ThroughputOnly bool
 	// New builds a fresh instance for one server process.
 	New func() *Instance
 }
@@ -62,7 +66,7 @@ type Instance struct {
 // All lists the contestants in the order they run.
 func All() []*Contestant {
 	return []*Contestant{
-		raw, sseviewView, goSSEUpgrade, render,
+		raw, sseviewView, sseviewValues, goSSEUpgrade, render,
 		hub, sseviewBroker, goSSEServer, r3labs,
 	}
 }

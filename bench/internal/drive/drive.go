@@ -19,22 +19,23 @@ import (
 
 // Report is bench/results/latest.json.
 type Report struct {
-	Date      string   `json:"date"`
-	GoVersion string   `json:"go_version"`
-	CPU       string   `json:"cpu"`
-	CPUs      int      `json:"cpus"`
-	Mode      string   `json:"mode"`
-	Rounds    int      `json:"rounds"`
-	Seconds   float64  `json:"seconds"`
-	Results   []Result `json:"results"`
-	Targets   []Target `json:"targets"`
+	Date             string   `json:"date"`
+	GoVersion        string   `json:"go_version"`
+	CPU              string   `json:"cpu"`
+	CPUs             int      `json:"cpus"`
+	Mode             string   `json:"mode"`
+	Rounds           int      `json:"rounds"`
+	ThroughputRounds int      `json:"throughput_rounds"`
+	Seconds          float64  `json:"seconds"`
+	Results          []Result `json:"results"`
+	Targets          []Target `json:"targets"`
 }
 
 // Main runs the driver with the command-line arguments after "run".
 func Main(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	smoke := fs.Bool("smoke", false, "one round with small counts (CI)")
-	rounds := fs.Int("rounds", 0, "rounds (default 3, or 1 with -smoke)")
+	rounds := fs.Int("rounds", 0, "rounds of every scenario (default 3 and 7 for throughput, or 1 with -smoke)")
 	only := fs.String("only", "", "run only the scenarios whose name contains this")
 	jsonOut := fs.String("json", "", "write the results as JSON to this file")
 	mdOut := fs.String("md", "", "write BENCHMARKS.md to this file")
@@ -48,7 +49,7 @@ func Main(args []string) error {
 		cfg, mode = Smoke, "smoke"
 	}
 	if *rounds > 0 {
-		cfg.Rounds = *rounds
+		cfg.Rounds, cfg.ThroughputRounds = *rounds, *rounds
 	}
 	// The client holds one descriptor per stream, plus slack.
 	if err := serve.RaiseFileLimit(uint64(cfg.IdleConns) + 1000); err != nil {
@@ -62,9 +63,10 @@ func Main(args []string) error {
 	start := time.Now()
 	rep := Report{
 		Date: start.UTC().Format("2006-01-02 15:04 UTC"), GoVersion: runtime.Version(),
-		CPU: cpuModel(), CPUs: runtime.NumCPU(), Mode: mode, Rounds: cfg.Rounds,
+		CPU: cpuModel(), CPUs: runtime.NumCPU(), Mode: mode, Rounds: cfg.Rounds, ThroughputRounds: cfg.ThroughputRounds,
 	}
-	fmt.Printf("# sseview bench (%s: %d round(s)), %s, %s, %d × %s\n\n", mode, cfg.Rounds, rep.Date, rep.GoVersion, rep.CPUs, rep.CPU)
+	fmt.Printf("# sseview bench (%s: %d round(s), %d for throughput), %s, %s, %d × %s\n\n",
+		mode, cfg.Rounds, cfg.ThroughputRounds, rep.Date, rep.GoVersion, rep.CPUs, rep.CPU)
 	var tables []string
 	for _, sc := range d.scenarios() {
 		if *only != "" && !strings.Contains(sc.Name, *only) {
@@ -72,7 +74,11 @@ func Main(args []string) error {
 		}
 		t0 := time.Now()
 		samples := map[string][]sample{}
-		for round := range cfg.Rounds {
+		rounds := cfg.Rounds
+		if sc.Rounds > 0 {
+			rounds = sc.Rounds
+		}
+		for round := range rounds {
 			for _, c := range sc.Contestants {
 				if c.Unavailable != "" {
 					continue

@@ -24,6 +24,8 @@ type scenario struct {
 	Description string
 	Columns     []column
 	Contestants []*contestants.Contestant
+	// Rounds, when set, replaces Config.Rounds for the scenario.
+	Rounds int
 	// run measures one contestant once.
 	run func(c *contestants.Contestant) sample
 }

@@ -22,7 +22,11 @@ import (
 
 // Config sizes one run of the harness.
 type Config struct {
-	Rounds           int
+	Rounds int
+	// ThroughputRounds is the rounds of the throughput scenarios: they are
+	// the quickest and the noisiest (server and client share the cores),
+	// so they get more rounds for the same confidence in their medians.
+	ThroughputRounds int
 	ThroughputEvents int // events per run at 64 B; half of it at 1 KiB
 	IdleConns        int
 	FanoutSubs       int
@@ -38,7 +42,7 @@ type Config struct {
 
 // Full is the configuration of `make bench`.
 var Full = Config{
-	Rounds: 3, ThroughputEvents: 200_000, IdleConns: 10_000,
+	Rounds: 3, ThroughputRounds: 7, ThroughputEvents: 200_000, IdleConns: 10_000,
 	FanoutSubs: 1_000, FanoutRate: 100, FanoutSeconds: 3, FanoutSize: 128,
 	ChurnCycles: 10_000, ShutdownStreams: 1_000, ShutdownTimeout: 3 * time.Second, Grace: 5 * time.Second,
 	RunTimeout: 60 * time.Second,
@@ -46,7 +50,7 @@ var Full = Config{
 
 // Smoke is the configuration of `make bench-smoke`: every path, small counts.
 var Smoke = Config{
-	Rounds: 1, ThroughputEvents: 10_000, IdleConns: 300,
+	Rounds: 1, ThroughputRounds: 1, ThroughputEvents: 10_000, IdleConns: 300,
 	FanoutSubs: 50, FanoutRate: 100, FanoutSeconds: 2, FanoutSize: 128,
 	ChurnCycles: 300, ShutdownStreams: 50, ShutdownTimeout: time.Second, Grace: time.Second,
 	RunTimeout: 20 * time.Second,
@@ -58,6 +62,18 @@ type driver struct {
 	// fanoutP99 is the median fan-out p99 of each contestant, for the
 	// slow-consumer comparison.
 	fanoutP99 map[string]float64
+}
+
+// everywhere lists the contestants of every scenario: all but the
+// throughput-only variants.
+func everywhere() []*contestants.Contestant {
+	var out []*contestants.Contestant
+	for _, c := range contestants.All() {
+		if !c.ThroughputOnly {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func of(mode contestants.Mode) []*contestants.Contestant {
@@ -87,6 +103,7 @@ func (d *driver) scenarios() []*scenario {
 				{"cpu_s_per_M", "server CPU s / M events", "%.2f", true},
 			},
 			Contestants: of(contestants.PerRequest),
+			Rounds:      d.cfg.ThroughputRounds,
 			run:         func(c *contestants.Contestant) sample { return d.throughput(c, tc.streams, tc.size, total) },
 		})
 	}
@@ -102,7 +119,7 @@ func (d *driver) scenarios() []*scenario {
 			{"heap_kib_per_conn", "heap KiB/conn", "%.1f", true},
 			{"stack_kib_per_conn", "stack KiB/conn", "%.1f", true},
 		},
-		Contestants: contestants.All(),
+		Contestants: everywhere(),
 		run:         d.idle,
 	})
 	fanCols := []column{
@@ -145,7 +162,7 @@ func (d *driver) scenarios() []*scenario {
 			{"heap_before_kib", "heap before KiB", "%.0f", false},
 			{"heap_after_kib", "heap after KiB", "%.0f", false},
 		},
-		Contestants: contestants.All(),
+		Contestants: everywhere(),
 		run:         d.churn,
 	})
 	out = append(out, &scenario{
@@ -158,7 +175,7 @@ func (d *driver) scenarios() []*scenario {
 			{"shutdown_s", "Shutdown s", "%.3f", true},
 			{"ended_pct", "streams ended %", "%.1f", false},
 		},
-		Contestants: contestants.All(),
+		Contestants: everywhere(),
 		run:         d.shutdown,
 	})
 	return out

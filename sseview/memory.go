@@ -64,6 +64,9 @@ const (
 	defaultMaxEvents = 1000
 	defaultMaxAge    = time.Hour
 	defaultQueueLen  = 256
+	// maxSpareQueue bounds the queue array a subscriber keeps between
+	// bursts, in events.
+	maxSpareQueue = 64
 	// replayBatch is how many history events a resuming subscriber copies
 	// per hold of the topic lock, so a long replay never holds it long.
 	replayBatch = 64
@@ -168,10 +171,51 @@ type memEntry struct {
 	enc *Encoded
 }
 
+// memSub is one subscription. Its queue is a slice that grows with what
+// the subscriber has yet to take, rather than a channel of QueueLen slots:
+// an idle subscriber holds a few bytes of queue, not QueueLen pointers.
 type memSub struct {
-	ch    chan *Encoded // closed by the publisher when it overflows
-	idx   int           // position in subs, -1 when not registered
-	topic *memTopic     // the topic looked up last, nil before
+	idx   int       // position in subs, -1 when not registered
+	topic *memTopic // the topic looked up last, nil before
+	// wake holds a signal when queue has events or the subscriber was
+	// dropped.
+	wake chan struct{}
+	// behind counts the events queued or taken and not yet yielded; the
+	// publisher drops the subscriber when it reaches the broker's QueueLen.
+	behind atomic.Int32
+
+	mu      sync.Mutex
+	queue   []*Encoded
+	dropped bool // by the publisher, for a full queue
+}
+
+// put queues enc, or drops s when it is QueueLen events behind. It reports
+// whether enc was queued.
+func (s *memSub) put(enc *Encoded, limit int) bool {
+	s.mu.Lock()
+	ok := int(s.behind.Load()) < limit
+	if ok {
+		s.queue = append(s.queue, enc)
+		s.behind.Add(1)
+	} else {
+		s.dropped = true
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default: // a signal is already pending
+	}
+	return ok
+}
+
+// take returns what is queued, leaving spare's array as the new queue, and
+// whether s was dropped after those events.
+func (s *memSub) take(spare []*Encoded) ([]*Encoded, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queue
+	s.queue = spare[:0]
+	return q, s.dropped
 }
 
 func (t *memTopic) entry(i int) *memEntry { return &t.ring[(t.head+i)%len(t.ring)] }
@@ -337,16 +381,14 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, e Event) (stri
 	t.evictAged(now, b.maxAge())
 	t.push(memEntry{seq: seq, at: now, enc: enc}, b.maxEvents())
 	b.armExpiry(t)
+	limit := b.queueLen()
 	for i := 0; i < len(t.subs); {
-		s := t.subs[i]
-		select {
-		case s.ch <- enc:
+		if s := t.subs[i]; s.put(enc, limit) {
 			i++
-		default:
-			// Full: drop it. Its iterator yields what is queued, then
+		} else {
+			// Full: dropped. Its iterator yields what is queued, then
 			// ErrSlowSubscriber. The last subscriber moves into slot i.
 			t.unregister(s)
-			close(s.ch)
 		}
 	}
 	return text.ID, nil
@@ -380,18 +422,28 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, topic, lastEventID string)
 		}
 		// The live loop is all that stays on the stack while the stream
 		// waits; catchUp's frame is gone by then (see Handler.accept).
+		var batch []*Encoded
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case e, ok := <-sub.ch:
-				if !ok {
-					yield(nil, ErrSlowSubscriber)
-					return
-				}
+			case <-sub.wake:
+			}
+			var dropped bool
+			batch, dropped = sub.take(batch)
+			for i, e := range batch {
+				batch[i] = nil
+				sub.behind.Add(-1)
 				if !yield(e, nil) {
 					return
 				}
+			}
+			if dropped {
+				yield(nil, ErrSlowSubscriber)
+				return
+			}
+			if cap(batch) > maxSpareQueue {
+				batch = nil // a burst's array is not kept while idle
 			}
 		}
 	}
@@ -438,7 +490,7 @@ func (b *MemoryBroker) catchUp(ctx context.Context, topic, lastEventID string, s
 			}
 		}
 		if live {
-			sub.ch = make(chan *Encoded, b.queueLen())
+			sub.wake = make(chan struct{}, 1)
 			t.register(sub)
 		}
 		t.mu.Unlock()

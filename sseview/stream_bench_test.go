@@ -121,16 +121,24 @@ func BenchmarkStream(b *testing.B) {
 
 // BenchmarkIdleStream measures what an open, idle stream costs the server:
 // heap and stack bytes (and stack bytes alone) and goroutines per
-// connection, with keep-alive on (its default 15 s timer armed) for AsView.
-// The clients are raw TCP connections, which add no goroutines.
+// connection, with keep-alive on (its default 15 s timer armed) for AsView
+// and for a MemoryBroker subscription. Every stream has had one event. The
+// clients are raw TCP connections, which add no goroutines.
 func BenchmarkIdleStream(b *testing.B) {
 	const conns = 500
+	broker := &sseview.MemoryBroker{}
 	contestants := []struct {
-		name string
-		h    http.Handler
+		name    string
+		h       http.Handler
+		publish func() // sends the one event, when the handler does not
 	}{
-		{"raw", rawHandler("idle")},
-		{"asview", sseview.AsView(countView("idle"))},
+		{"raw", rawHandler("idle"), nil},
+		{"asview", sseview.AsView(countView("idle")), nil},
+		{"broker", sseview.AsView(subscription{broker}), func() {
+			if _, err := broker.Publish(context.Background(), "idle", sseview.Text{Data: "idle"}); err != nil {
+				b.Fatal(err)
+			}
+		}},
 	}
 	for _, c := range contestants {
 		b.Run(c.name, func(b *testing.B) {
@@ -146,6 +154,14 @@ func BenchmarkIdleStream(b *testing.B) {
 					}
 					open = append(open, conn)
 				}
+				if c.publish != nil {
+					c.publish()
+				}
+				for _, conn := range open {
+					if err := readUntil(conn, "data: idle\n\n"); err != nil {
+						b.Fatal(err)
+					}
+				}
 				after, stackAfter, goroutinesAfter := inUse()
 				b.ReportMetric(float64(after-before)/conns, "B/conn")
 				b.ReportMetric(float64(stackAfter-stackBefore)/conns, "stack-B/conn")
@@ -159,6 +175,13 @@ func BenchmarkIdleStream(b *testing.B) {
 	}
 }
 
+// subscription is a view of the broker's topic "idle".
+type subscription struct{ b sseview.Broker }
+
+func (v subscription) Stream(ctx context.Context, r *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+	return v.b.Subscribe(ctx, "idle", "")
+}
+
 // inUse returns the heap and stacks in use, the stacks alone, and the
 // number of goroutines.
 func inUse() (bytes, stack uint64, goroutines int) {
@@ -168,7 +191,7 @@ func inUse() (bytes, stack uint64, goroutines int) {
 	return m.HeapInuse + m.StackInuse, m.StackInuse, runtime.NumGoroutine()
 }
 
-// openIdle starts a stream and reads up to its one event.
+// openIdle starts a stream and reads up to the end of its headers.
 func openIdle(addr string) (net.Conn, error) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -178,15 +201,23 @@ func openIdle(addr string) (net.Conn, error) {
 		conn.Close()
 		return nil, err
 	}
-	var seen []byte
-	buf := make([]byte, 512)
-	for !bytes.Contains(seen, []byte("data: idle\n\n")) {
-		n, err := conn.Read(buf)
-		if err != nil {
-			conn.Close()
-			return nil, err
-		}
-		seen = append(seen, buf[:n]...)
+	if err := readUntil(conn, "\r\n\r\n"); err != nil {
+		conn.Close()
+		return nil, err
 	}
 	return conn, nil
+}
+
+// readUntil reads from conn up to and including the first end; it reads one
+// byte at a time so that nothing after end is consumed.
+func readUntil(conn net.Conn, end string) error {
+	var seen []byte
+	buf := make([]byte, 1)
+	for !bytes.HasSuffix(seen, []byte(end)) {
+		if _, err := conn.Read(buf); err != nil {
+			return err
+		}
+		seen = append(seen, buf[0])
+	}
+	return nil
 }

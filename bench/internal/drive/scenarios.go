@@ -38,6 +38,9 @@ type Config struct {
 	ShutdownTimeout  time.Duration
 	Grace            time.Duration // how long past its end a run may take to deliver
 	RunTimeout       time.Duration // bounds every single measurement
+	// FirstEventTimeout bounds the wait for every stream of a fleet to get
+	// its first event (a healthy server needs a few seconds for 10,000).
+	FirstEventTimeout time.Duration
 }
 
 // Full is the configuration of `make bench`.
@@ -45,7 +48,7 @@ var Full = Config{
 	Rounds: 3, ThroughputRounds: 7, ThroughputEvents: 200_000, IdleConns: 10_000,
 	FanoutSubs: 1_000, FanoutRate: 100, FanoutSeconds: 3, FanoutSize: 128,
 	ChurnCycles: 10_000, ShutdownStreams: 1_000, ShutdownTimeout: 3 * time.Second, Grace: 5 * time.Second,
-	RunTimeout: 60 * time.Second,
+	RunTimeout: 60 * time.Second, FirstEventTimeout: 30 * time.Second,
 }
 
 // Smoke is the configuration of `make bench-smoke`: every path, small counts.
@@ -53,7 +56,7 @@ var Smoke = Config{
 	Rounds: 1, ThroughputRounds: 1, ThroughputEvents: 10_000, IdleConns: 300,
 	FanoutSubs: 50, FanoutRate: 100, FanoutSeconds: 2, FanoutSize: 128,
 	ChurnCycles: 300, ShutdownStreams: 50, ShutdownTimeout: time.Second, Grace: time.Second,
-	RunTimeout: 20 * time.Second,
+	RunTimeout: 20 * time.Second, FirstEventTimeout: 20 * time.Second,
 }
 
 type driver struct {
@@ -301,7 +304,7 @@ func (d *driver) idle(c *contestants.Contestant) sample {
 			f.close()
 			debugf("idle %s: close %v", c.Name, time.Since(t1))
 		}()
-		f.waitFirst(s, c, 60*time.Second, nil)
+		f.waitFirst(s, c, d.cfg.FirstEventTimeout, nil)
 		debugf("idle %s: open %v", c.Name, time.Since(t0))
 		// Let the server finish what the connects started.
 		time.Sleep(500 * time.Millisecond)
@@ -390,7 +393,7 @@ func (d *driver) fanout(c *contestants.Contestant, slow bool) sample {
 			}()
 			stuckReady = ready.Load
 		}
-		if !f.waitFirst(s, c, 60*time.Second, stuckReady) {
+		if !f.waitFirst(s, c, d.cfg.FirstEventTimeout, stuckReady) {
 			smp.Problems = append(smp.Problems, f.problems()...)
 			if stuckReady != nil && !stuckReady() {
 				smp.problem("the stuck subscriber never got its first event")
@@ -553,7 +556,7 @@ func (d *driver) shutdown(c *contestants.Contestant) sample {
 		n := d.cfg.ShutdownStreams
 		f := openFleet(s, c, n, nil)
 		defer f.close()
-		if !f.waitFirst(s, c, 60*time.Second, nil) {
+		if !f.waitFirst(s, c, d.cfg.FirstEventTimeout, nil) {
 			smp.Problems = append(smp.Problems, f.problems()...)
 			return
 		}

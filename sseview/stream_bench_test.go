@@ -82,7 +82,11 @@ func (v valueView) Stream(ctx context.Context, r *http.Request, _ sseview.Params
 
 // BenchmarkStream writes b.N events to one client over loopback, with the
 // hand-written handler and with AsView, reusing one *Text (asview) and
-// yielding Text values (asview-values). Compare events/s.
+// yielding Text values (asview-values). Compare events/s of runs that
+// alternate between the contestants, one process each (go test -count
+// repeats each sub-benchmark back to back, so drift in the machine's load
+// would land on one contestant): for example, a shell loop over
+// -test.bench 'BenchmarkStream/^raw$/1024B$' and '.../^asview$/1024B$'.
 func BenchmarkStream(b *testing.B) {
 	for _, size := range []int{64, 1024} {
 		data := strings.Repeat("x", size)

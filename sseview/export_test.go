@@ -12,20 +12,17 @@ func (b *MemoryBroker) TopicCount() int {
 
 // SubscriberCount returns how many subscribers are registered on topic.
 func (b *MemoryBroker) SubscriberCount(topic string) int {
-	b.init()
-	b.mu.RLock()
-	t := b.topics[topic]
-	b.mu.RUnlock()
-	if t == nil {
-		return 0
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.subs)
+	return b.inTopic(topic, func(t *memTopic) int { return len(t.subs) })
 }
 
 // KeptCount returns how many events topic keeps.
 func (b *MemoryBroker) KeptCount(topic string) int {
+	return b.inTopic(topic, func(t *memTopic) int { return t.n })
+}
+
+// inTopic returns count of topic under its lock, or 0 when there is no
+// such topic.
+func (b *MemoryBroker) inTopic(topic string, count func(*memTopic) int) int {
 	b.init()
 	b.mu.RLock()
 	t := b.topics[topic]
@@ -35,7 +32,7 @@ func (b *MemoryBroker) KeptCount(topic string) int {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.n
+	return count(t)
 }
 
 // ShareForgottenSlot reports whether topics a and b share a horizon when

@@ -48,3 +48,18 @@ const ResetEventType = "sseview-reset"
 // client read more slowly than events were published. Its client reconnects
 // with its Last-Event-ID and catches up from the history.
 var ErrSlowSubscriber = errors.New("sseview: subscriber fell behind")
+
+// Keyed is an event published with its identity. Key names the logical
+// event, so that publishing it again, from a second instance that computed
+// the same reading or as a retry after an ambiguous error, stores and
+// delivers it once: a [Broker] that already holds Key for the topic, within
+// its duplicate window, publishes nothing and returns the id it gave the
+// first time. That makes retrying a Publish whose outcome is unknown safe.
+// Subscribers never see Key; they get the event Keyed carries.
+type Keyed struct {
+	Key   string
+	Event Event
+}
+
+// MarshalEvent returns the fields of the event k carries.
+func (k Keyed) MarshalEvent() (Text, error) { return textOf(k.Event) }

@@ -52,9 +52,20 @@ type Text struct {
 	// when it is empty. It must not contain CR or LF.
 	Type string
 	// ID is the event id ("id:" field); none is written when it is empty.
-	// It must not contain CR, LF or NUL. Short plain ids ([A-Za-z0-9._:-],
-	// at most 128 bytes) spare cross-origin clients a CORS preflight when
-	// they reconnect.
+	//
+	// A client sends the last id it received back as the Last-Event-ID
+	// header when it reconnects, and a browser's EventSource that gets a
+	// 4xx then gives up for good. So an id must be one that comes back
+	// unchanged and that [Handler] accepts: at most [MaxLastEventIDLen]
+	// bytes of valid UTF-8, with no ASCII control character (no byte
+	// 0x00-0x1F, tab included, and no 0x7F) and no space at either end.
+	// net/http refuses a request whose header holds a control character
+	// other than tab, and trims spaces and tabs around a header value;
+	// CR, LF or NUL would also end or void the field. Spaces inside and
+	// any other Unicode character are fine.
+	//
+	// Short plain ids ([A-Za-z0-9._:-], at most 128 bytes) also spare
+	// cross-origin clients a CORS preflight when they reconnect.
 	ID string
 	// Data is the payload. It must be valid UTF-8.
 	Data string
@@ -170,7 +181,7 @@ func appendText(b []byte, t *Text) ([]byte, error) {
 	if err := checkField("event type", t.Type, "\r\n"); err != nil {
 		return b, err
 	}
-	if err := checkField("id", t.ID, "\r\n\x00"); err != nil {
+	if err := checkID(t.ID); err != nil {
 		return b, err
 	}
 	if err := checkRetry(t.Retry); err != nil {
@@ -221,6 +232,42 @@ func checkField(name, v, forbidden string) error {
 	}
 	if !utf8.ValidString(v) {
 		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidEvent, name)
+	}
+	return nil
+}
+
+// checkID applies the id rule documented on [Text.ID].
+func checkID(id string) error {
+	if why := idProblem(id); why != nil {
+		return fmt.Errorf("%w: id %v", ErrInvalidEvent, why)
+	}
+	return nil
+}
+
+// idProblem says why id breaks the rule documented on [Text.ID], or
+// returns nil. The encoder and the Handler's check of an incoming
+// Last-Event-ID both use it, so that they cannot disagree: an id the
+// library writes is one it accepts back. It runs for every event with an
+// id, so it looks at each byte once and allocates only to report.
+func idProblem(id string) error {
+	if len(id) > MaxLastEventIDLen {
+		return fmt.Errorf("is %d bytes, more than %d", len(id), MaxLastEventIDLen)
+	}
+	var seen byte // every byte ORed together: is any of them non-ASCII?
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c < ' ' || c == 0x7f {
+			return fmt.Errorf("contains %q at byte %d", c, i)
+		}
+		seen |= c
+	}
+	switch {
+	case seen >= utf8.RuneSelf && !utf8.ValidString(id):
+		return errors.New("is not valid UTF-8")
+	case id != "" && id[0] == ' ':
+		return errors.New("starts with a space")
+	case id != "" && id[len(id)-1] == ' ':
+		return errors.New("ends with a space")
 	}
 	return nil
 }

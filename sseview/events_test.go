@@ -54,6 +54,8 @@ func TestEncodeGolden(t *testing.T) {
 		{"empty comment", Comment(""), ": \n"},
 		{"custom kind", upper{"shout"}, "event: upper\ndata: SHOUT\n\n"},
 		{"encoded", mustEncode(t, Text{ID: "7", Data: "once"}), "id: 7\ndata: once\n\n"},
+		{"id at the edge of the id rule", Text{ID: edgeID, Data: "x"}, "id: " + edgeID + "\ndata: x\n\n"},
+		{"id with a C1 control, not an ASCII one", Text{ID: "a\u0085b", Data: "x"}, "id: a\u0085b\ndata: x\n\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,6 +65,9 @@ func TestEncodeGolden(t *testing.T) {
 		})
 	}
 }
+
+// edgeID is as long as an id may be, in non-ASCII UTF-8 with spaces inside.
+var edgeID = strings.Repeat("☀ ", 51) + strings.Repeat("é", 26)
 
 func mustEncode(t *testing.T, e Event) *Encoded {
 	t.Helper()
@@ -82,6 +87,16 @@ func TestEncodeRejects(t *testing.T) {
 		{"LF in id", Text{ID: "1\nevent: x", Data: "x"}, `id contains '\n'`},
 		{"CR in id", Text{ID: "1\r", Data: "x"}, `id contains '\r'`},
 		{"NUL in id", Text{ID: "1\x002", Data: "x"}, `id contains '\x00'`},
+		// An id must come back unchanged as a Last-Event-ID header (see Text.ID).
+		{"id longer than MaxLastEventIDLen", Text{ID: strings.Repeat("a", MaxLastEventIDLen+1)}, "id is 257 bytes, more than 256"},
+		{"tab in id", Text{ID: "a\tb"}, `id contains '\t' at byte 1`},
+		{"other C0 control in id", Text{ID: "a\x01"}, `id contains '\x01' at byte 1`},
+		{"DEL in id", Text{ID: "\x7f"}, `id contains '\x7f' at byte 0`},
+		{"leading space in id", Text{ID: " 1"}, "id starts with a space"},
+		{"trailing space in id", Text{ID: "1 "}, "id ends with a space"},
+		{"only a space", Text{ID: " "}, "id starts with a space"},
+		{"invalid UTF-8 id", Text{ID: "a\xffb"}, "id is not valid UTF-8"},
+		{"JSON with an id too long", JSON{ID: strings.Repeat("é", 129), Data: 1}, "id is 258 bytes, more than 256"},
 		{"negative retry", Text{Retry: -time.Second}, "negative retry"},
 		{"sub-millisecond retry", Text{Retry: 1500 * time.Microsecond}, "not a whole number of milliseconds"},
 		{"invalid UTF-8 data", Text{Data: "a\xffb"}, "data is not valid UTF-8"},
@@ -131,6 +146,7 @@ func TestTextEncodesWithoutAllocating(t *testing.T) {
 		Text{Type: "weather", ID: "123", Data: "single line"},
 		Text{Data: "many\nlines\r\nwith\rbreaks\n"},
 		&Text{Type: "reused", Data: "by pointer"},
+		Text{ID: edgeID, Data: "the longest id"},
 		Comment("note"),
 	}
 	for _, ev := range events {

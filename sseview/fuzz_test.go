@@ -1,7 +1,11 @@
 package sseview
 
 import (
+	"context"
 	"errors"
+	"io"
+	"iter"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +18,15 @@ import (
 // independent WHATWG parser in internal/testutil. Every event either comes
 // back as written (line breaks as LF) or is refused with a reason that its
 // fields really have; no input ever produces a field of its own.
+//
+// The id the parser ends with is what a client sends back when it
+// reconnects, so the test sends it as the Last-Event-ID header of a real
+// request (Go client, net/http server, Handler) and requires LastEventID to
+// see it unchanged: whatever the encoder writes, a client can resume from.
+// MemoryBroker.Publish must refuse exactly the events the encoder refuses.
 func FuzzRoundTrip(f *testing.F) {
+	resume := newResumeServer(f)
+	broker := &MemoryBroker{MaxEvents: 1}
 	f.Add("weather", "42", "data\n\r with\nmultiple \rline\r\nbreaks", int64(1500), "note")
 	f.Add("", "", "LF at end\n", int64(0), "")
 	f.Add("a\rdata: injected", "1", "x", int64(0), "")
@@ -22,9 +34,19 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add("t", "1\x002", "", int64(-5), "\r\n")
 	f.Add(" spaced", " id", " data", int64(3), ":")
 	f.Add("\ufefft", "é", "\x00\ufeff", int64(1), "\xff")
+	f.Add("t", edgeID, "x", int64(0), "")
+	f.Add("t", edgeID+"a", "x", int64(0), "")
+	f.Add("t", "a\tb", "x", int64(0), "")
+	f.Add("t", "a\x7f", "x", int64(0), "")
+	f.Add("t", "1 ", "x", int64(0), "")
+	f.Add("t", "\u00a0nbsp\u3000", "x", int64(0), "")
 	f.Fuzz(func(t *testing.T, typ, id, data string, retryMs int64, comment string) {
 		ev := Text{Type: typ, ID: id, Data: data, Retry: time.Duration(retryMs) * time.Millisecond}
 		wire, err := appendEvent(nil, ev)
+		_, pubErr := broker.Publish(t.Context(), "fuzz", ev)
+		if (pubErr == nil) != (err == nil) {
+			t.Fatalf("encoder and MemoryBroker.Publish disagree on %#v: %v, %v", ev, err, pubErr)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrInvalidEvent) {
 				t.Fatalf("error without ErrInvalidEvent: %v", err)
@@ -68,7 +90,57 @@ func FuzzRoundTrip(f *testing.F) {
 		if retrySet != (ev.Retry > 0) || (retrySet && retry != ev.Retry) {
 			t.Fatalf("retry: got %v (set %v), want %v", retry, retrySet, ev.Retry)
 		}
+		if id != "" {
+			if got := resume.lastEventID(t, events[1].LastEventID); got != id {
+				t.Fatalf("id %q came back as %q", id, got)
+			}
+		}
 	})
+}
+
+// resumeServer is a Handler over HTTP whose view sends the request's
+// LastEventID back as its only event.
+type resumeServer struct {
+	url    string
+	client *http.Client
+}
+
+func newResumeServer(tb testing.TB) *resumeServer {
+	view := viewFunc(func(_ context.Context, r *http.Request, _ Params) iter.Seq2[Event, error] {
+		return events(Text{Data: LastEventID(r)})
+	})
+	srv := testutil.Serve(tb, &Handler{View: view})
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	tb.Cleanup(transport.CloseIdleConnections)
+	return &resumeServer{url: srv.URL, client: &http.Client{Transport: transport, Timeout: 10 * time.Second}}
+}
+
+// lastEventID reconnects with the id a client holds and returns what the
+// view saw. Any failure on the way is the test's.
+func (s *resumeServer) lastEventID(t *testing.T, id string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Last-Event-ID", id)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatalf("reconnect with id %q: %v", id, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reconnect with id %q: %s %s", id, resp.Status, body)
+	}
+	events, _, _ := testutil.ParseString(string(body))
+	if len(events) != 1 {
+		t.Fatalf("reconnect with id %q: want 1 event, got %q", id, body)
+	}
+	return events[0].Data
 }
 
 // refusal says what makes ev impossible to write as it is, or "".
@@ -76,8 +148,12 @@ func refusal(ev Text) string {
 	switch {
 	case strings.ContainsAny(ev.Type, "\r\n"):
 		return "a line break in the type"
-	case strings.ContainsAny(ev.ID, "\r\n\x00"):
-		return "a line break or NUL in the id"
+	case strings.ContainsFunc(ev.ID, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return "an ASCII control character in the id"
+	case len(ev.ID) > 256:
+		return "an id too long to come back"
+	case strings.HasPrefix(ev.ID, " ") || strings.HasSuffix(ev.ID, " "):
+		return "a space around the id, which header parsing trims"
 	case !utf8.ValidString(ev.Type) || !utf8.ValidString(ev.ID) || !utf8.ValidString(ev.Data):
 		return "invalid UTF-8"
 	case ev.Retry < 0:

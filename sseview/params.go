@@ -12,17 +12,36 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-// MaxLastEventIDLen is the longest Last-Event-ID request header accepted,
-// in bytes. A longer one is refused with 400 Bad Request rather than cut,
-// since a cut id would resume from the wrong place.
+// MaxLastEventIDLen is the longest event id, in bytes, that the encoder
+// writes and that [Handler] accepts back as a Last-Event-ID. Both hold ids
+// to the same rule (see [Text.ID]): an event whose id breaks it is refused
+// with [ErrInvalidEvent], and a request whose Last-Event-ID breaks it with
+// 400 Bad Request, never cut or trimmed, since a changed id would resume
+// from the wrong place.
 const MaxLastEventIDLen = 256
 
 // LastEventID returns the Last-Event-ID request header: the id of the last
 // event the client received before it reconnected, or "" on a first
-// connection. [Handler] has already refused values longer than
-// [MaxLastEventIDLen].
+// connection. [Handler] has already refused a request with more than one
+// such header or with one that breaks the id rule of [Text.ID].
 func LastEventID(r *http.Request) string {
 	return r.Header.Get("Last-Event-ID")
+}
+
+// checkLastEventID refuses a request whose Last-Event-ID no id the library
+// writes could be: the client did not get it from an event stream, and
+// resuming from it would be a guess.
+func checkLastEventID(r *http.Request) error {
+	ids := r.Header.Values("Last-Event-ID")
+	if len(ids) > 1 {
+		return errors.New("sseview: more than one Last-Event-ID header")
+	}
+	if len(ids) == 1 {
+		if why := idProblem(ids[0]); why != nil {
+			return fmt.Errorf("sseview: Last-Event-ID header %v", why)
+		}
+	}
+	return nil
 }
 
 // ErrNoParam is recorded when a view asks a typed accessor of [Params] for

@@ -3,14 +3,20 @@ package sseview
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"iter"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sseview/sseview/internal/testutil"
 )
 
 // viewFunc adapts a function to StreamView.
@@ -42,6 +48,36 @@ func paramsView(got *[]namedValue) StreamView {
 		}
 		return events()
 	})
+}
+
+// userRouter routes pattern to h behind the middleware a chi application
+// typically has.
+func userRouter(pattern string, h http.Handler) *chi.Mux {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.RealIP,
+		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: log.New(io.Discard, "", 0), NoColor: true}),
+		middleware.Recoverer)
+	r.Handle(pattern, h)
+	return r
+}
+
+// get sends a GET with header over the network and returns the status and
+// the body.
+func get(t *testing.T, url string, header http.Header) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	require.NoError(t, err)
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	defer transport.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: transport}).Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
 }
 
 func serve(h http.Handler, method, target string) *httptest.ResponseRecorder {
@@ -235,7 +271,7 @@ func TestLastEventID(t *testing.T) {
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	assert.Equal(t, http.StatusBadRequest, rec.Code)
-	assert.Contains(t, rec.Body.String(), "sseview: Last-Event-ID is 257 bytes, more than 256")
+	assert.Contains(t, rec.Body.String(), "sseview: Last-Event-ID header is 257 bytes, more than 256")
 	assert.Equal(t, "untouched", seen, "the view never runs")
 
 	req.Header.Set("Last-Event-ID", string(long[:MaxLastEventIDLen]))
@@ -243,4 +279,71 @@ func TestLastEventID(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Len(t, seen, MaxLastEventIDLen, "the longest accepted id arrives whole")
+}
+
+// An incoming Last-Event-ID is held to the rule the encoder applies to ids
+// (see Text.ID): one the library could never have written is a 400 with a
+// short message, and the view never sees it.
+func TestLastEventIDBreakingTheIDRuleIsRefused(t *testing.T) {
+	ran := false
+	view := viewFunc(func(_ context.Context, r *http.Request, _ Params) iter.Seq2[Event, error] {
+		ran = true
+		return events(Text{Data: LastEventID(r)})
+	})
+	srv := testutil.Serve(t, userRouter("/events", AsView(view)))
+
+	t.Run("over the network", func(t *testing.T) {
+		tests := []struct{ name, id, msg string }{
+			// net/http lets a tab inside a header value through.
+			{"tab", "a\tb", `sseview: Last-Event-ID header contains '\t' at byte 1`},
+			{"invalid UTF-8", "a\xff", "sseview: Last-Event-ID header is not valid UTF-8"},
+			{"too long", strings.Repeat("a", MaxLastEventIDLen+1), "sseview: Last-Event-ID header is 257 bytes, more than 256"},
+			{"far too long", strings.Repeat("a", 900<<10), "sseview: Last-Event-ID header is 921600 bytes, more than 256"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				ran = false
+				status, body := get(t, srv.URL+"/events", http.Header{"Last-Event-Id": {tt.id}})
+				assert.Equal(t, http.StatusBadRequest, status)
+				assert.JSONEq(t, `{"error":`+quoteJSON(t, tt.msg)+`}`, body)
+				assert.False(t, ran, "the view never runs")
+			})
+		}
+	})
+
+	t.Run("set by a proxy or a test", func(t *testing.T) {
+		// net/http trims spaces around a header it parses; a request made
+		// in the program keeps them.
+		for _, id := range []string{" 1", "1 ", "\x00"} {
+			ran = false
+			req := httptest.NewRequest(http.MethodGet, "/events", nil)
+			req.Header.Set("Last-Event-ID", id)
+			rec := httptest.NewRecorder()
+			AsView(view).ServeHTTP(rec, req)
+			assert.Equal(t, http.StatusBadRequest, rec.Code, "%q", id)
+			assert.Contains(t, rec.Body.String(), "sseview: Last-Event-ID header ", "%q", id)
+			assert.False(t, ran, "%q", id)
+		}
+	})
+
+	t.Run("more than one", func(t *testing.T) {
+		ran = false
+		status, body := get(t, srv.URL+"/events", http.Header{"Last-Event-Id": {"1", "2"}})
+		assert.Equal(t, http.StatusBadRequest, status)
+		assert.Contains(t, body, "sseview: more than one Last-Event-ID header")
+		assert.False(t, ran)
+	})
+
+	t.Run("the edge of the rule comes through", func(t *testing.T) {
+		status, body := get(t, srv.URL+"/events", http.Header{"Last-Event-Id": {edgeID}})
+		require.Equal(t, http.StatusOK, status, body)
+		assert.Equal(t, "data: "+edgeID+"\n\n", body)
+	})
+}
+
+func quoteJSON(t *testing.T, s string) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	require.NoError(t, err)
+	return string(b)
 }

@@ -148,9 +148,8 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event
 		h.refuse(w, r, Refuse(http.StatusMethodNotAllowed, nil))
 		return nil
 	}
-	if n := len(LastEventID(r)); n > MaxLastEventIDLen {
-		h.refuse(w, r, Refuse(http.StatusBadRequest, fmt.Sprintf(
-			"sseview: Last-Event-ID is %d bytes, more than %d", n, MaxLastEventIDLen)))
+	if err := checkLastEventID(r); err != nil {
+		h.refuse(w, r, Refuse(http.StatusBadRequest, err.Error()))
 		return nil
 	}
 	if h.View == nil {

@@ -363,6 +363,11 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, e Event) (stri
 		return "", fmt.Errorf("sseview: publish to %q: %w", topic, err)
 	}
 	text, err := textOf(e)
+	if err == nil {
+		// The id is replaced, but an event Encode refuses is refused here
+		// too, as by every Broker.
+		err = checkID(text.ID)
+	}
 	if err != nil {
 		return "", fmt.Errorf("sseview: publish to %q: %w", topic, err)
 	}

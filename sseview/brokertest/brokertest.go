@@ -358,6 +358,8 @@ func (s *suite) invalid(t *testing.T) {
 		ev   sseview.Event
 	}{
 		{"line break in type", sseview.Text{Type: "a\nb", Data: "x"}},
+		// The broker replaces the id, but an event Encode refuses is refused.
+		{"id a client could not send back", sseview.Text{ID: "1 ", Data: "x"}},
 		{"invalid UTF-8 data", sseview.Text{Data: "\xff"}},
 		{"JSON that cannot be encoded", sseview.JSON{Data: make(chan int)}},
 		{"comment", sseview.Comment("hi")},

@@ -2,6 +2,7 @@ package sseview
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -48,10 +49,14 @@ type Acceptor interface {
 
 // Refusal is an error that refuses a request before its stream starts.
 type Refusal struct {
-	Status int // the HTTP status code
-	// Body is rendered with go-chi/render (JSON unless the request asks
-	// for XML). A string renders as {"error": Body}, as the Handler's own
-	// refusals do; nil as {"error": status text}.
+	// Status is the HTTP status code, a final one: 200 to 599. Any other
+	// is a mistake in the program, answered with 500 and logged.
+	Status int
+	// Body is sent as JSON through go-chi/render, whatever the request's
+	// Accept header asks for. A string is sent as {"error": Body}, as the
+	// Handler's own refusals are; nil as {"error": status text}. With 204
+	// or 304 no body is sent. A Body that encoding/json cannot encode is a
+	// mistake in the program, answered with 500 and logged.
 	Body any
 }
 
@@ -294,17 +299,27 @@ func closed(done <-chan struct{}) bool {
 }
 
 // refuse answers a request that will not get a stream.
+//
+// The body is always JSON: render.Respond would follow the request's
+// Accept header to XML, which the error bodies cannot be encoded as, and
+// turn every refusal into a 500. It is encoded before anything is written,
+// so that a body encoding/json cannot encode is still a clean 500.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := http.StatusInternalServerError, any(nil)
 	var refusal *Refusal
 	var perr *ParamError
 	switch {
 	case errors.As(err, &refusal):
+		if refusal.Status < 200 || refusal.Status > 599 {
+			h.failed(r, fmt.Errorf("sseview: Refusal with status %d, not a final HTTP status (200-599): %w",
+				refusal.Status, err))
+			break
+		}
 		status, body = refusal.Status, refusal.Body
 	case errors.As(err, &perr) && !errors.Is(err, ErrNoParam):
 		status, body = http.StatusBadRequest, errorBody(err.Error())
 	default:
-		h.logger().ErrorContext(r.Context(), "sseview: request failed", logAttrs(r, err)...)
+		h.failed(r, err)
 	}
 	if status == http.StatusNoContent || status == http.StatusNotModified {
 		w.WriteHeader(status)
@@ -316,8 +331,19 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	case string:
 		body = errorBody(b)
 	}
+	encoded, encErr := json.Marshal(body)
+	if encErr != nil {
+		h.failed(r, fmt.Errorf("sseview: the body of a %d refusal cannot be sent as JSON: %w", status, encErr))
+		status = http.StatusInternalServerError
+		encoded, _ = json.Marshal(errorBody(http.StatusText(status)))
+	}
 	render.Status(r, status)
-	render.Respond(w, r, body)
+	render.JSON(w, r, json.RawMessage(encoded))
+}
+
+// failed logs why a request is answered with 500.
+func (h *Handler) failed(r *http.Request, err error) {
+	h.logger().ErrorContext(r.Context(), "sseview: request failed", logAttrs(r, err)...)
 }
 
 func errorBody(msg string) map[string]string { return map[string]string{"error": msg} }

@@ -636,3 +636,107 @@ func TestReusedTextIsWrittenAsItWasAtEachYield(t *testing.T) {
 		assert.Equal(t, testutil.Event{Type: "n", Data: strings.Repeat("x", i+1), LastEventID: strconv.Itoa(i)}, s.Next(wait))
 	}
 }
+
+// appRouter is a chi router with the middleware applications typically put
+// in front of their routes.
+func appRouter() *chi.Mux {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.RealIP,
+		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: discardLog{}, NoColor: true}),
+		middleware.Recoverer)
+	return r
+}
+
+// Every refusal keeps its status and sends its {"error": ...} body as
+// JSON, even to a client that asks for XML first: render.Respond would
+// pick XML, which the body cannot be encoded as, and answer 500.
+func TestRefusalsAreJSONWhateverTheClientAccepts(t *testing.T) {
+	refuser := func(err error) sseview.StreamView {
+		return gate{accept: func(*http.Request, sseview.Params) error { return err }, streamed: make(chan struct{})}
+	}
+	typed := viewFunc(func(_ context.Context, _ *http.Request, p sseview.Params) iter.Seq2[sseview.Event, error] {
+		p.Int("n")
+		return finite()(nil, nil, p)
+	})
+	r := appRouter()
+	r.Handle("/any", sseview.AsView(finite()))
+	r.Get("/typed/{n}", sseview.AsView(typed))
+	r.Get("/forbidden", sseview.AsView(refuser(sseview.Refuse(http.StatusForbidden, "members only"))))
+	r.Get("/gone", sseview.AsView(refuser(sseview.Refuse(http.StatusGone, nil))))
+	r.Get("/body", sseview.AsView(refuser(sseview.Refuse(http.StatusConflict, map[string]int{"retry_after": 5}))))
+	r.Get("/broken", (&sseview.Handler{View: refuser(errors.New("db down")), Logger: discardLog{}.slog()}).ServeHTTP)
+	srv := testutil.Serve(t, r)
+
+	tests := []struct {
+		name, method, path, lastEventID string
+		status                          int
+		body                            string
+	}{
+		{"method not allowed", http.MethodPost, "/any", "", http.StatusMethodNotAllowed, `{"error":"Method Not Allowed"}`},
+		{"Last-Event-ID", http.MethodGet, "/any", strings.Repeat("a", 300), http.StatusBadRequest,
+			`{"error":"sseview: Last-Event-ID header is 300 bytes, more than 256"}`},
+		{"param error", http.MethodGet, "/typed/x", "", http.StatusBadRequest, `{"error":"sseview: URL param n=\"x\": not an integer"}`},
+		{"Refuse with a string", http.MethodGet, "/forbidden", "", http.StatusForbidden, `{"error":"members only"}`},
+		{"Refuse with nil", http.MethodGet, "/gone", "", http.StatusGone, `{"error":"Gone"}`},
+		{"Refuse with a map", http.MethodGet, "/body", "", http.StatusConflict, `{"retry_after":5}`},
+		{"other errors", http.MethodGet, "/broken", "", http.StatusInternalServerError, `{"error":"Internal Server Error"}`},
+	}
+	for _, accept := range []string{"application/xml", "application/xml, application/json;q=0.9", "text/html", "text/event-stream"} {
+		for _, tt := range tests {
+			t.Run(accept+"/"+tt.name, func(t *testing.T) {
+				req, err := http.NewRequestWithContext(t.Context(), tt.method, srv.URL+tt.path, nil)
+				require.NoError(t, err)
+				req.Header.Set("Accept", accept)
+				if tt.lastEventID != "" {
+					req.Header.Set("Last-Event-ID", tt.lastEventID)
+				}
+				resp, err := srv.Client().Do(req)
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				body, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				assert.Equal(t, tt.status, resp.StatusCode)
+				assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+				assert.JSONEq(t, tt.body, string(body))
+			})
+		}
+	}
+}
+
+// A Refusal whose status is not a final HTTP status, or whose body cannot
+// be encoded, is a mistake in the program: a logged 500, never a panic at
+// request time nor an informational status followed by a 200.
+func TestRefusalThatCannotBeSentIsALogged500(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		logged string
+	}{
+		{"status 0", sseview.Refuse(0, "x"), "status 0"},
+		{"negative status", sseview.Refuse(-1, nil), "status -1"},
+		{"informational status", sseview.Refuse(http.StatusContinue, nil), "status 100"},
+		{"above 599", sseview.Refuse(600, nil), "status 600"},
+		{"far above", sseview.Refuse(1000, nil), "status 1000"},
+		{"body JSON cannot encode", sseview.Refuse(http.StatusForbidden, map[string]any{"f": func() {}}), "json: unsupported type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := newLogRecorder()
+			g := gate{accept: func(*http.Request, sseview.Params) error { return tt.err }, streamed: make(chan struct{})}
+			r := appRouter()
+			r.Get("/", (&sseview.Handler{View: g, Logger: logs.logger()}).ServeHTTP)
+			srv := testutil.Serve(t, r)
+			resp, err := srv.Client().Get(srv.URL)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			assert.JSONEq(t, `{"error":"Internal Server Error"}`, string(body))
+			line := logs.waitFor(t, "sseview: request failed")
+			assert.Contains(t, line, tt.logged)
+			assert.Contains(t, line, "level=ERROR")
+		})
+	}
+}

@@ -6,12 +6,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +24,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sseview/sseview/sseview"
 )
 
 // e2ePoll is the views' poll interval in the browser test. A reading must
@@ -326,5 +333,99 @@ func pageState2(t *testing.T, ctx context.Context, field string) string {
 	t.Helper()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.weatherPage.`+field+`)`))
 	require.NoError(t, err)
+	return s
+}
+
+// resumePage records what its EventSource receives in window.resume.
+const resumePage = `<!doctype html><meta charset="utf-8"><title>resume</title><script>
+window.resume = {data: [], ids: [], errors: 0};
+const es = new EventSource("/events");
+es.onmessage = (e) => { resume.data.push(e.data); resume.ids.push(e.lastEventId); };
+es.onerror = () => { resume.errors++; resume.state = es.readyState; };
+</script>`
+
+// resumeView ends each stream after one event and says which Last-Event-ID
+// each connection brought. Its first event has the longest id the rule
+// allows, in non-ASCII UTF-8 with spaces inside; then it tries ids just
+// beyond the rule, which the encoder refuses, so the browser never holds
+// them; the last connection gets "done" and stays open.
+type resumeView struct {
+	conns chan string  // the Last-Event-ID of each connection
+	n     atomic.Int32 // connections so far
+}
+
+var (
+	// edgeID is MaxLastEventIDLen bytes: 51 × "☀ " (4 bytes) + 26 × "é" (2 bytes).
+	edgeID   = strings.Repeat("☀ ", 51) + strings.Repeat("é", 26)
+	beyondID = []string{edgeID + "a", "trailing space ", " leading space", "tab\there"}
+)
+
+func (v *resumeView) Stream(ctx context.Context, r *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+	n := int(v.n.Add(1)) - 1
+	v.conns <- sseview.LastEventID(r)
+	return func(yield func(sseview.Event, error) bool) {
+		switch {
+		case n == 0:
+			yield(sseview.Text{ID: edgeID, Data: "edge"}, nil)
+		case n <= len(beyondID):
+			yield(sseview.Text{ID: beyondID[n-1], Data: "beyond"}, nil)
+		default:
+			if yield(sseview.Text{Data: "done"}, nil) {
+				<-ctx.Done()
+			}
+		}
+	}
+}
+
+// TestBrowserResumesFromEveryIDTheLibraryWrites checks in Chromium that an
+// id at the edge of the rule of sseview.Text.ID comes back unchanged as the
+// reconnect's Last-Event-ID and is answered with 200, and that ids beyond
+// the rule never reach the browser: written, each would make its reconnect
+// a 400 (too long) or change the id (spaces trimmed), and an EventSource
+// that gets a 4xx gives up for good.
+func TestBrowserResumesFromEveryIDTheLibraryWrites(t *testing.T) {
+	require.Len(t, edgeID, sseview.MaxLastEventIDLen)
+	view := &resumeView{conns: make(chan string, 16)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, resumePage)
+	})
+	mux.Handle("GET /events", &sseview.Handler{View: view, Retry: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
+
+	ctx := startBrowser(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")))
+	deadline := time.After(20 * time.Second)
+	var seen []string
+	for len(seen) < len(beyondID)+2 {
+		select {
+		case id := <-view.conns:
+			seen = append(seen, id)
+		case <-deadline:
+			t.Fatalf("the browser stopped reconnecting after %d connections with Last-Event-IDs %q; page: %s",
+				len(seen), seen, resumeState(ctx))
+		}
+	}
+	want := []string{""}
+	for range len(beyondID) + 1 {
+		want = append(want, edgeID)
+	}
+	assert.Equal(t, want, seen, "every reconnect brings the edge id back unchanged")
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`resume.data.at(-1) === "done" && resume.state !== 2`,
+		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(5*time.Second)))
+	require.NoError(t, err, "page: %s", resumeState(ctx))
+	ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`resume.ids`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{edgeID, edgeID}, ids, "the page saw the edge id, and it was still the last one at done")
+}
+
+func resumeState(ctx context.Context) string {
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.resume)`))
+	if err != nil {
+		return err.Error()
+	}
 	return s
 }

@@ -12,6 +12,9 @@ func BenchmarkEncode(b *testing.B) {
 	}{
 		{"text/64B", Text{Type: "update", ID: "12345", Data: strings.Repeat("x", 64)}},
 		{"text/1KiB", Text{Type: "update", ID: "12345", Data: strings.Repeat("x", 1024)}},
+		// The longest ids the id rule allows, ASCII and not: its check reads every byte.
+		{"text/64B-id256B", Text{Type: "update", ID: strings.Repeat("k3x-", 64), Data: strings.Repeat("x", 64)}},
+		{"text/64B-id256B-utf8", Text{Type: "update", ID: strings.Repeat("é", 128), Data: strings.Repeat("x", 64)}},
 		{"multiline/16x64B", Text{Data: strings.Repeat(strings.Repeat("y", 63)+"\n", 16)}},
 		{"crlf/16x64B", Text{Data: strings.Repeat(strings.Repeat("y", 62)+"\r\n", 16)}},
 		{"json/small", JSON{Type: "weather", ID: "12345", Data: map[string]any{"temp": 21.5, "wind": 12, "condition": "sunny"}}},

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/sseview/sseview/internal/quote"
 )
 
 // MaxLastEventIDLen is the longest event id, in bytes, that the encoder
@@ -51,14 +53,16 @@ var ErrNoParam = errors.New("sseview: no such URL param")
 
 // ParamError is recorded when a URL param does not parse as the type asked
 // for; it is answered with 400 Bad Request and its message as the body.
+// The message quotes at most 64 bytes of the value and then its length, so
+// that a huge URL does not make a huge response.
 type ParamError struct {
 	Name  string // the param's name in the route pattern
-	Value string // the value in the URL
+	Value string // the value in the URL, whole
 	Err   error  // why it does not parse
 }
 
 func (e *ParamError) Error() string {
-	return fmt.Sprintf("sseview: URL param %s=%q: %v", e.Name, e.Value, e.Err)
+	return fmt.Sprintf("sseview: URL param %s=%s: %v", e.Name, quote.Bounded(e.Value), e.Err)
 }
 
 func (e *ParamError) Unwrap() error { return e.Err }

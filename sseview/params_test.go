@@ -3,11 +3,13 @@ package sseview
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"iter"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -346,4 +348,25 @@ func quoteJSON(t *testing.T, s string) string {
 	b, err := json.Marshal(s)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// A ParamError quotes at most a short prefix of the value and its length:
+// a 900 KB URL must not become a 1.5 MB response.
+func TestParamErrorEchoIsBounded(t *testing.T) {
+	view := viewFunc(func(_ context.Context, _ *http.Request, p Params) iter.Seq2[Event, error] {
+		p.Int("n")
+		return events()
+	})
+	srv := testutil.Serve(t, userRouter("/rooms/{n}", AsView(view)))
+	big := strings.Repeat("a", 900<<10)
+	status, body := get(t, srv.URL+"/rooms/"+big, nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Less(t, len(body), 300, "the body is bounded")
+	var msg struct{ Error string }
+	require.NoError(t, json.Unmarshal([]byte(body), &msg))
+	assert.Equal(t, `sseview: URL param n=`+strconv.Quote(big[:64])+`... (921600 bytes): not an integer`, msg.Error)
+
+	err := &ParamError{Name: "n", Value: big, Err: errors.New("why")}
+	assert.Len(t, err.Value, 900<<10, "the error keeps the whole value for the program")
+	assert.Less(t, len(err.Error()), 300)
 }

@@ -215,7 +215,7 @@ func ExampleParams() {
 	// data: room 12
 	//
 	// 400 application/json
-	// {"error":"sseview: URL param room=\"twelve\": not an integer"}
+	// {"error":"sseview: URL param room=\"twelve\": not a plain decimal integer"}
 }
 
 func ExampleEndStreamsOnShutdown() {

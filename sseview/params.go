@@ -80,7 +80,9 @@ func (e *ParamError) Unwrap() error { return e.Err }
 // The typed accessors (Int, Float, UUID) return the zero value when the
 // param does not parse and record the failure. Called in [Acceptor.Accept]
 // or in Stream before it returns the iterator, a failure refuses the request
-// with 400 before the stream starts. Err reports what was recorded.
+// with 400 before the stream starts, even when Accept then refused the
+// request in another way (most likely because of the zero value it read).
+// Err reports what was recorded.
 type Params struct {
 	names  []string
 	values []string
@@ -113,31 +115,84 @@ func (p Params) All() iter.Seq2[string, string] {
 	}
 }
 
-// Int returns the param called name as a decimal int.
+// Int returns the param called name as an int written in plain decimal:
+// an optional '-', then digits with no leading zero ("0", "42", "-7").
+// Anything else is a failure: a '+', "-0", leading zeros ("007"), spaces,
+// '_', other bases, exponents, and values beyond the range of int. So each
+// int has one spelling, and one resource does not answer under several
+// URLs.
 func (p Params) Int(name string) int {
 	v, ok := p.typed(name)
 	if !ok {
 		return 0
 	}
+	if !plainDecimal(v, false) {
+		p.record(&ParamError{Name: name, Value: v, Err: errors.New("not a plain decimal integer")})
+		return 0
+	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		p.record(&ParamError{Name: name, Value: v, Err: errors.New("not an integer")})
+		p.record(&ParamError{Name: name, Value: v, Err: errors.New("out of the range of int")})
+		return 0
 	}
 	return n
 }
 
-// Float returns the param called name as a finite float64.
+// Float returns the param called name as a float64 written in plain
+// decimal: an optional '-', an integer part with no leading zero, then
+// optionally '.' and one or more digits ("0", "0.5", "-74.01", "51.50").
+// Anything else is a failure: a '+', a zero with a '-' ("-0", "-0.00"),
+// leading zeros ("07.5"), ".5" or "5.", exponents, hex, '_', NaN,
+// infinities, and values beyond the range of float64. Two spellings of one
+// value can differ only in trailing zeros of the fraction, which a route
+// with a fixed number of decimals (`{lat:-?\d{1,3}\.\d{2}}`) rules out. The
+// value is the nearest float64, as strconv.ParseFloat gives it.
 func (p Params) Float(name string) float64 {
 	v, ok := p.typed(name)
 	if !ok {
 		return 0
 	}
+	if !plainDecimal(v, true) {
+		p.record(&ParamError{Name: name, Value: v, Err: errors.New("not a plain decimal number")})
+		return 0
+	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		p.record(&ParamError{Name: name, Value: v, Err: errors.New("not a finite number")})
+	if err != nil || math.IsInf(f, 0) {
+		p.record(&ParamError{Name: name, Value: v, Err: errors.New("out of the range of float64")})
 		return 0
 	}
 	return f
+}
+
+// plainDecimal reports whether s is an optional '-', an integer part with
+// no leading zero, and, if fraction allows it, optionally '.' and one or
+// more digits. A '-' before a zero value is refused: "-0" would be a second
+// spelling of "0".
+func plainDecimal(s string, fraction bool) bool {
+	negative := strings.HasPrefix(s, "-")
+	if negative {
+		s = s[1:]
+	}
+	whole, frac, dot := strings.Cut(s, ".")
+	switch {
+	case !digits(whole) || len(whole) > 1 && whole[0] == '0':
+		return false
+	case dot && (!fraction || !digits(frac)):
+		return false
+	case negative && strings.Trim(whole+frac, "0") == "":
+		return false
+	}
+	return true
+}
+
+// digits reports whether s is one or more ASCII digits.
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // UUID returns the param called name when it is a UUID in the canonical

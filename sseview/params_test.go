@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"log"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -206,10 +207,10 @@ func TestTypedParams(t *testing.T) {
 		errs   []string
 	}{
 		{"all valid", "/-3/40.71/" + uuid, http.StatusOK, nil},
-		{"bad int", "/3.5/1/" + uuid, http.StatusBadRequest, []string{`sseview: URL param i="3.5": not an integer`}},
-		{"NaN is not a coordinate", "/1/NaN/" + uuid, http.StatusBadRequest, []string{`sseview: URL param f="NaN": not a finite number`}},
-		{"infinity", "/1/Inf/" + uuid, http.StatusBadRequest, []string{`f="Inf": not a finite number`}},
-		{"float overflow", "/1/1e999/" + uuid, http.StatusBadRequest, []string{`f="1e999": not a finite number`}},
+		{"bad int", "/3.5/1/" + uuid, http.StatusBadRequest, []string{`sseview: URL param i="3.5": not a plain decimal integer`}},
+		{"NaN is not a coordinate", "/1/NaN/" + uuid, http.StatusBadRequest, []string{`sseview: URL param f="NaN": not a plain decimal number`}},
+		{"infinity", "/1/Inf/" + uuid, http.StatusBadRequest, []string{`f="Inf": not a plain decimal number`}},
+		{"float overflow", "/1/1" + strings.Repeat("0", 309) + "/" + uuid, http.StatusBadRequest, []string{`: out of the range of float64`}},
 		{"bad uuid", "/1/1/123e4567e89b12d3a456426614174000", http.StatusBadRequest, []string{`u="123e4567e89b12d3a456426614174000": not a UUID`}},
 		{"every bad param is reported", "/x/y/z", http.StatusBadRequest, []string{`i="x"`, `f="y"`, `u="z"`}},
 	}
@@ -364,9 +365,119 @@ func TestParamErrorEchoIsBounded(t *testing.T) {
 	assert.Less(t, len(body), 300, "the body is bounded")
 	var msg struct{ Error string }
 	require.NoError(t, json.Unmarshal([]byte(body), &msg))
-	assert.Equal(t, `sseview: URL param n=`+strconv.Quote(big[:64])+`... (921600 bytes): not an integer`, msg.Error)
+	assert.Equal(t, `sseview: URL param n=`+strconv.Quote(big[:64])+`... (921600 bytes): not a plain decimal integer`, msg.Error)
 
 	err := &ParamError{Name: "n", Value: big, Err: errors.New("why")}
 	assert.Len(t, err.Value, 900<<10, "the error keeps the whole value for the program")
 	assert.Less(t, len(err.Error()), 300)
+}
+
+// Int and Float take plain decimal only, so that each value has one
+// spelling: one resource does not answer under several URLs, and a key
+// built from the string is the one built from the number.
+func TestTypedParamsTakeOnePlainDecimalSpelling(t *testing.T) {
+	var gotInt int
+	var gotFloat float64
+	ints := viewFunc(func(_ context.Context, _ *http.Request, p Params) iter.Seq2[Event, error] {
+		gotInt = p.Int("v")
+		return events()
+	})
+	floats := viewFunc(func(_ context.Context, _ *http.Request, p Params) iter.Seq2[Event, error] {
+		gotFloat = p.Float("v")
+		return events()
+	})
+	r := userRouter("/int/{v}", AsView(ints))
+	r.Get("/float/{v}", AsView(floats))
+	srv := testutil.Serve(t, r)
+
+	for _, tt := range []struct {
+		value string
+		want  int
+	}{
+		{"0", 0}, {"7", 7}, {"42", 42}, {"-7", -7}, {"10", 10},
+		{"9223372036854775807", math.MaxInt64}, {"-9223372036854775808", math.MinInt64},
+	} {
+		status, body := get(t, srv.URL+"/int/"+tt.value, nil)
+		if assert.Equal(t, http.StatusOK, status, "Int %q: %s", tt.value, body) {
+			assert.Equal(t, tt.want, gotInt, "Int %q", tt.value)
+		}
+	}
+	for _, tt := range []struct{ value, why string }{
+		{"+5", "not a plain decimal integer"}, {"-0", "not a plain decimal integer"},
+		{"007", "not a plain decimal integer"}, {"00", "not a plain decimal integer"},
+		{"-", "not a plain decimal integer"}, {"--1", "not a plain decimal integer"},
+		{"1e3", "not a plain decimal integer"}, {"1_000", "not a plain decimal integer"},
+		{"0x10", "not a plain decimal integer"}, {"1.0", "not a plain decimal integer"},
+		{"%201", "not a plain decimal integer"}, {"%D9%A3", "not a plain decimal integer"}, // " 1", Arabic-Indic three
+		{"9223372036854775808", "out of the range of int"}, {"-9223372036854775809", "out of the range of int"},
+	} {
+		status, body := get(t, srv.URL+"/int/"+tt.value, nil)
+		assert.Equal(t, http.StatusBadRequest, status, "Int %q: %s", tt.value, body)
+		assert.Contains(t, body, tt.why, "Int %q", tt.value)
+	}
+
+	for _, tt := range []struct {
+		value string
+		want  float64
+	}{
+		{"0", 0}, {"0.5", 0.5}, {"-0.5", -0.5}, {"40.71", 40.71}, {"-74.01", -74.01}, {"180", 180},
+		{"51.50", 51.5}, {"0.00", 0}, {"-0.01", -0.01}, {"10.0", 10},
+	} {
+		status, body := get(t, srv.URL+"/float/"+tt.value, nil)
+		if assert.Equal(t, http.StatusOK, status, "Float %q: %s", tt.value, body) {
+			assert.Equal(t, tt.want, gotFloat, "Float %q", tt.value)
+			assert.False(t, math.Signbit(gotFloat) && gotFloat == 0, "Float %q is a negative zero", tt.value)
+		}
+	}
+	for _, tt := range []struct{ value, why string }{
+		{"-0", "not a plain decimal number"}, {"-0.00", "not a plain decimal number"},
+		{"+1", "not a plain decimal number"}, {"01.5", "not a plain decimal number"},
+		{"00.5", "not a plain decimal number"}, {".5", "not a plain decimal number"},
+		{"5.", "not a plain decimal number"}, {"1e3", "not a plain decimal number"},
+		{"1E3", "not a plain decimal number"}, {"0x1p-2", "not a plain decimal number"},
+		{"1_000", "not a plain decimal number"}, {"1,5", "not a plain decimal number"},
+		{"NaN", "not a plain decimal number"}, {"Inf", "not a plain decimal number"},
+		{"-Infinity", "not a plain decimal number"}, {"1.2.3", "not a plain decimal number"},
+		{"1" + strings.Repeat("0", 400), "out of the range of float64"},
+	} {
+		status, body := get(t, srv.URL+"/float/"+tt.value, nil)
+		assert.Equal(t, http.StatusBadRequest, status, "Float %q: %s", tt.value, body)
+		assert.Contains(t, body, tt.why, "Float %q", tt.value)
+	}
+}
+
+// userDirectory refuses ids it does not know with 404, after reading the id
+// as an Int: the 0 it gets for a bad id is not a user either.
+type userDirectory struct{ known map[int]bool }
+
+func (d userDirectory) Accept(_ *http.Request, p Params) error {
+	if !d.known[p.Int("id")] {
+		return Refuse(http.StatusNotFound, "no such user")
+	}
+	return nil
+}
+
+func (userDirectory) Stream(context.Context, *http.Request, Params) iter.Seq2[Event, error] {
+	return events(Text{Data: "hello"})
+}
+
+// A failure a typed accessor recorded inside Accept wins over the refusal
+// Accept returned because of it: /users/abc/ is a 400, not the 404 the view
+// gave the 0 it read.
+func TestParamFailureInAcceptWinsOverItsRefusal(t *testing.T) {
+	srv := testutil.Serve(t, userRouter("/users/{id}/", AsView(userDirectory{known: map[int]bool{7: true}})))
+	for _, tt := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/users/7/", http.StatusOK, "data: hello\n\n"},
+		{"/users/8/", http.StatusNotFound, `{"error":"no such user"}` + "\n"},
+		{"/users/abc/", http.StatusBadRequest, `{"error":"sseview: URL param id=\"abc\": not a plain decimal integer"}` + "\n"},
+		{"/users/007/", http.StatusBadRequest, `{"error":"sseview: URL param id=\"007\": not a plain decimal integer"}` + "\n"},
+	} {
+		status, body := get(t, srv.URL+tt.path, nil)
+		assert.Equal(t, tt.status, status, tt.path)
+		assert.Equal(t, tt.body, body, tt.path)
+	}
 }

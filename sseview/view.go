@@ -42,7 +42,10 @@ type StreamView interface {
 // Accept is called on the request's goroutine before Stream. A nil error
 // accepts the request. A [*Refusal] (see [Refuse]) answers with its status
 // and body; a [*ParamError] with 400; any other error with 500, logged, its
-// text never sent.
+// text never sent. When a typed accessor of p recorded a failure, that
+// failure is the answer (400) whatever Accept returned: a view that reads
+// the zero value of a bad param and refuses it with 404 would otherwise
+// hide the client's mistake.
 type Acceptor interface {
 	Accept(r *http.Request, p Params) error
 }
@@ -168,6 +171,9 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event
 	p := paramsOf(r)
 	if a, ok := h.View.(Acceptor); ok {
 		if err := a.Accept(r, p); err != nil {
+			if perr := p.Err(); perr != nil {
+				err = perr
+			}
 			h.refuse(w, r, err)
 			return nil
 		}

@@ -675,7 +675,7 @@ func TestRefusalsAreJSONWhateverTheClientAccepts(t *testing.T) {
 		{"method not allowed", http.MethodPost, "/any", "", http.StatusMethodNotAllowed, `{"error":"Method Not Allowed"}`},
 		{"Last-Event-ID", http.MethodGet, "/any", strings.Repeat("a", 300), http.StatusBadRequest,
 			`{"error":"sseview: Last-Event-ID header is 300 bytes, more than 256"}`},
-		{"param error", http.MethodGet, "/typed/x", "", http.StatusBadRequest, `{"error":"sseview: URL param n=\"x\": not an integer"}`},
+		{"param error", http.MethodGet, "/typed/x", "", http.StatusBadRequest, `{"error":"sseview: URL param n=\"x\": not a plain decimal integer"}`},
 		{"Refuse with a string", http.MethodGet, "/forbidden", "", http.StatusForbidden, `{"error":"members only"}`},
 		{"Refuse with nil", http.MethodGet, "/gone", "", http.StatusGone, `{"error":"Gone"}`},
 		{"Refuse with a map", http.MethodGet, "/body", "", http.StatusConflict, `{"retry_after":5}`},

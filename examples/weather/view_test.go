@@ -112,6 +112,9 @@ func TestBadCoordinates(t *testing.T) {
 		{"three decimals", "GET", "/weather/51.510,0.13/", 404, ""},
 		{"four integer digits", "GET", "/weather/1000.00,0.13/", 404, ""},
 		{"plus sign", "GET", "/weather/+51.51,0.13/", 404, ""},
+		// One spelling per point: -0.00 and 0.00 would be two topics.
+		{"negative zero", "GET", "/weather/-0.00,0.00/", 400, `lat=\"-0.00\": not a plain decimal number`},
+		{"leading zero", "GET", "/weather/051.51,0.13/", 400, `lat=\"051.51\": not a plain decimal number`},
 		{"words", "GET", "/weather/north,west/", 404, ""},
 		{"no trailing slash", "GET", "/weather/51.51,-0.13", 404, ""},
 		{"not GET", "POST", "/weather/51.51,-0.13/", 405, ""},
@@ -130,7 +133,7 @@ func TestBadCoordinates(t *testing.T) {
 func TestCoordinatesOnTheEdgeAreAccepted(t *testing.T) {
 	store := openStore(t)
 	url := serveView(t, WeatherStream{Points: store, Poll: testPoll}, nil)
-	for _, path := range []string{"/weather/90.00,180.00/", "/weather/-90.00,-180.00/", "/weather/-0.00,0.00/"} {
+	for _, path := range []string{"/weather/90.00,180.00/", "/weather/-90.00,-180.00/", "/weather/0.00,-0.01/"} {
 		t.Run(path, func(t *testing.T) {
 			s := testutil.Open(t, nil, url+path, nil) // fails the test unless 200 text/event-stream
 			assert.Equal(t, "ping", s.Next(wait).Type)

@@ -49,7 +49,8 @@
     const n = Number(text);
     if (text === "" || !Number.isFinite(n)) throw new Error(name + " must be a number");
     if (Math.abs(n) > limit) throw new Error(name + " must be between -" + limit + " and " + limit);
-    const fixed = n.toFixed(2);
+    // -0.004 rounds to "-0.00", which the server refuses: a number has one spelling there.
+    const fixed = Number(n.toFixed(2)) === 0 ? "0.00" : n.toFixed(2);
     if (!coordPattern.test(fixed)) throw new Error(name + " is out of range");
     return fixed;
   }

@@ -3,9 +3,11 @@ package sseview
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +23,9 @@ import (
 //
 // The id the parser ends with is what a client sends back when it
 // reconnects, so the test sends it as the Last-Event-ID header of a real
-// request (Go client, net/http server, Handler) and requires LastEventID to
-// see it unchanged: whatever the encoder writes, a client can resume from.
+// request (Go client, net/http server, Handler), and then as the
+// lastEventId query parameter, and requires LastEventID to see it
+// unchanged: whatever the encoder writes, a client can resume from.
 // MemoryBroker.Publish must refuse exactly the events the encoder refuses.
 func FuzzRoundTrip(f *testing.F) {
 	resume := newResumeServer(f)
@@ -91,8 +94,12 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("retry: got %v (set %v), want %v", retry, retrySet, ev.Retry)
 		}
 		if id != "" {
-			if got := resume.lastEventID(t, events[1].LastEventID); got != id {
-				t.Fatalf("id %q came back as %q", id, got)
+			sent := events[1].LastEventID
+			if got := resume.lastEventID(t, "", http.Header{"Last-Event-Id": {sent}}); got != id {
+				t.Fatalf("id %q came back in the header as %q", id, got)
+			}
+			if got := resume.lastEventID(t, "?lastEventId="+url.QueryEscape(sent), nil); got != id {
+				t.Fatalf("id %q came back in the query as %q", id, got)
 			}
 		}
 	})
@@ -115,15 +122,17 @@ func newResumeServer(tb testing.TB) *resumeServer {
 	return &resumeServer{url: srv.URL, client: &http.Client{Transport: transport, Timeout: 10 * time.Second}}
 }
 
-// lastEventID reconnects with the id a client holds and returns what the
-// view saw. Any failure on the way is the test's.
-func (s *resumeServer) lastEventID(t *testing.T, id string) string {
+// lastEventID reconnects with the query and header that carry the id a
+// client holds and returns what the view saw. Any failure on the way is the
+// test's.
+func (s *resumeServer) lastEventID(t *testing.T, query string, header http.Header) string {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.url, nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.url+"/"+query, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Last-Event-ID", id)
+	req.Header = header
+	id := query + fmt.Sprint(header)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		t.Fatalf("reconnect with id %q: %v", id, err)

@@ -6,6 +6,7 @@ import (
 	"iter"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -22,28 +23,91 @@ import (
 // from the wrong place.
 const MaxLastEventIDLen = 256
 
-// LastEventID returns the Last-Event-ID request header: the id of the last
-// event the client received before it reconnected, or "" on a first
-// connection. [Handler] has already refused a request with more than one
-// such header or with one that breaks the id rule of [Text.ID].
+// LastEventID returns the id of the last event the client received before
+// it reconnected: the Last-Event-ID request header, or, when the request
+// has none (or an empty one), the lastEventId query parameter, decoded. It
+// returns "" on a first connection.
+//
+// The query parameter is for clients that cannot set the header: a page
+// that renders state and then connects passes the id it rendered
+// (new EventSource("/events?lastEventId=" + encodeURIComponent(id))), and
+// EventSource polyfills send the parameter under that name. Only that
+// name is read; the header wins when both are there.
+//
+// [Handler] has already refused, with 400, a request with more than one
+// Last-Event-ID header or lastEventId parameter, a parameter that is not
+// valid percent-encoding, and an id from either that breaks the rule of
+// [Text.ID]. For such a request LastEventID returns "".
 func LastEventID(r *http.Request) string {
-	return r.Header.Get("Last-Event-ID")
+	id, _, err := lastEventID(r)
+	if err != nil {
+		return ""
+	}
+	return id
 }
 
-// checkLastEventID refuses a request whose Last-Event-ID no id the library
+// lastEventIDParam is the query parameter LastEventID falls back to: the
+// name of the EventSource attribute, which polyfills use for it.
+const lastEventIDParam = "lastEventId"
+
+// lastEventID returns the client's last event id and where it came from,
+// or why the request cannot be resumed as it is.
+func lastEventID(r *http.Request) (id, from string, err error) {
+	ids := r.Header.Values("Last-Event-ID")
+	if len(ids) > 1 {
+		return "", "", errors.New("sseview: more than one Last-Event-ID header")
+	}
+	if len(ids) == 1 && ids[0] != "" {
+		return ids[0], "Last-Event-ID header", nil
+	}
+	const param = lastEventIDParam + " query parameter"
+	ids, err = queryValues(r.URL.RawQuery, lastEventIDParam)
+	switch {
+	case err != nil:
+		return "", "", fmt.Errorf("sseview: %s %w", param, err)
+	case len(ids) > 1:
+		return "", "", errors.New("sseview: more than one " + param)
+	case len(ids) == 1:
+		return ids[0], param, nil
+	}
+	return "", "", nil
+}
+
+// checkLastEventID refuses a request whose last event id no id the library
 // writes could be: the client did not get it from an event stream, and
 // resuming from it would be a guess.
 func checkLastEventID(r *http.Request) error {
-	ids := r.Header.Values("Last-Event-ID")
-	if len(ids) > 1 {
-		return errors.New("sseview: more than one Last-Event-ID header")
+	id, from, err := lastEventID(r)
+	if err != nil {
+		return err
 	}
-	if len(ids) == 1 {
-		if why := idProblem(ids[0]); why != nil {
-			return fmt.Errorf("sseview: Last-Event-ID header %v", why)
-		}
+	if why := idProblem(id); why != nil {
+		return fmt.Errorf("sseview: %s %v", from, why)
 	}
 	return nil
+}
+
+// queryValues returns the decoded values of key in rawQuery. It reads the
+// query itself because url.ParseQuery drops a pair it cannot decode, which
+// would turn a client's position into a silent first connection.
+func queryValues(rawQuery, key string) ([]string, error) {
+	var values []string
+	for rawQuery != "" {
+		var pair string
+		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if k != key {
+			if k, err := url.QueryUnescape(k); err != nil || k != key {
+				continue
+			}
+		}
+		v, err := url.QueryUnescape(v)
+		if err != nil {
+			return nil, errors.New("is not valid percent-encoding")
+		}
+		values = append(values, v)
+	}
+	return values, nil
 }
 
 // ErrNoParam is recorded when a view asks a typed accessor of [Params] for

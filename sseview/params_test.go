@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -479,5 +480,64 @@ func TestParamFailureInAcceptWinsOverItsRefusal(t *testing.T) {
 		status, body := get(t, srv.URL+tt.path, nil)
 		assert.Equal(t, tt.status, status, tt.path)
 		assert.Equal(t, tt.body, body, tt.path)
+	}
+}
+
+// A page that renders state and then connects passes its position in the
+// query string, as EventSource polyfills do: LastEventID falls back to the
+// lastEventId query parameter when there is no Last-Event-ID header, under
+// the same rule.
+func TestLastEventIDFromTheQuery(t *testing.T) {
+	ran := false
+	view := viewFunc(func(_ context.Context, r *http.Request, _ Params) iter.Seq2[Event, error] {
+		ran = true
+		return events(Text{Data: "[" + LastEventID(r) + "]"})
+	})
+	srv := testutil.Serve(t, userRouter("/events", AsView(view)))
+
+	for _, tt := range []struct {
+		name, query, header, want string
+	}{
+		{"plain", "lastEventId=k3x-42", "", "k3x-42"},
+		{"among others", "room=1&lastEventId=7&x=", "", "7"},
+		{"percent-encoded, as encodeURIComponent writes it", "lastEventId=" + strings.ReplaceAll(url.QueryEscape(edgeID), "+", "%20"), "", edgeID},
+		{"a space as URLSearchParams writes it", "lastEventId=a+b", "", "a b"},
+		{"a plus sign", "lastEventId=a%2Bb", "", "a+b"},
+		{"an escaped name", "last%45ventId=5", "", "5"},
+		{"the header wins", "lastEventId=q", "h", "h"},
+		{"the header wins over a bad query", "lastEventId=%zz", "h", "h"},
+		{"an empty header is no header", "lastEventId=q", "", "q"},
+		{"only one name", "last_event_id=5&since=5", "", ""},
+		{"empty", "lastEventId=", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			header := http.Header{}
+			if tt.header != "" || tt.name == "an empty header is no header" {
+				header.Set("Last-Event-ID", tt.header)
+			}
+			status, body := get(t, srv.URL+"/events?"+tt.query, header)
+			require.Equal(t, http.StatusOK, status, body)
+			assert.Equal(t, "data: ["+tt.want+"]\n\n", body)
+		})
+	}
+
+	for _, tt := range []struct{ name, query, msg string }{
+		{"too long", "lastEventId=" + strings.Repeat("a", 257), "sseview: lastEventId query parameter is 257 bytes, more than 256"},
+		{"a tab", "lastEventId=a%09b", `sseview: lastEventId query parameter contains '\t' at byte 1`},
+		{"a NUL", "lastEventId=%00", `sseview: lastEventId query parameter contains '\x00' at byte 0`},
+		{"a leading space", "lastEventId=%201", "sseview: lastEventId query parameter starts with a space"},
+		{"a trailing space", "lastEventId=1+", "sseview: lastEventId query parameter ends with a space"},
+		{"invalid UTF-8", "lastEventId=%FF", "sseview: lastEventId query parameter is not valid UTF-8"},
+		{"a bad escape", "lastEventId=%zz", "sseview: lastEventId query parameter is not valid percent-encoding"},
+		{"more than one", "lastEventId=1&lastEventId=2", "sseview: more than one lastEventId query parameter"},
+		{"far too long", "lastEventId=" + strings.Repeat("a", 900<<10), "sseview: lastEventId query parameter is 921600 bytes, more than 256"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ran = false
+			status, body := get(t, srv.URL+"/events?"+tt.query, nil)
+			assert.Equal(t, http.StatusBadRequest, status)
+			assert.JSONEq(t, `{"error":`+quoteJSON(t, tt.msg)+`}`, body)
+			assert.False(t, ran, "the view never runs")
+		})
 	}
 }

@@ -32,11 +32,14 @@ const MaxLastEventIDLen = 256
 // that renders state and then connects passes the id it rendered
 // (new EventSource("/events?lastEventId=" + encodeURIComponent(id))), and
 // EventSource polyfills send the parameter under that name. Only that
-// name is read; the header wins when both are there.
+// name is read; the header wins when both are there. When the parameter
+// appears more than once, the last one counts: polyfills append the
+// current id to the URL, which may already hold the one the page started
+// from.
 //
 // [Handler] has already refused, with 400, a request with more than one
-// Last-Event-ID header or lastEventId parameter, a parameter that is not
-// valid percent-encoding, and an id from either that breaks the rule of
+// Last-Event-ID header, a lastEventId parameter that is not valid
+// percent-encoding, and an id from either that breaks the rule of
 // [Text.ID]. For such a request LastEventID returns "".
 func LastEventID(r *http.Request) string {
 	id, _, err := lastEventID(r)
@@ -65,10 +68,8 @@ func lastEventID(r *http.Request) (id, from string, err error) {
 	switch {
 	case err != nil:
 		return "", "", fmt.Errorf("sseview: %s %w", param, err)
-	case len(ids) > 1:
-		return "", "", errors.New("sseview: more than one " + param)
-	case len(ids) == 1:
-		return ids[0], param, nil
+	case len(ids) > 0:
+		return ids[len(ids)-1], param, nil
 	}
 	return "", "", nil
 }

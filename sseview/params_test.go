@@ -504,6 +504,8 @@ func TestLastEventIDFromTheQuery(t *testing.T) {
 		{"a space as URLSearchParams writes it", "lastEventId=a+b", "", "a b"},
 		{"a plus sign", "lastEventId=a%2Bb", "", "a+b"},
 		{"an escaped name", "last%45ventId=5", "", "5"},
+		// A polyfill appends the current id to the URL the page gave it.
+		{"the last one counts", "lastEventId=rendered&x=1&lastEventId=received", "", "received"},
 		{"the header wins", "lastEventId=q", "h", "h"},
 		{"the header wins over a bad query", "lastEventId=%zz", "h", "h"},
 		{"an empty header is no header", "lastEventId=q", "", "q"},
@@ -529,7 +531,7 @@ func TestLastEventIDFromTheQuery(t *testing.T) {
 		{"a trailing space", "lastEventId=1+", "sseview: lastEventId query parameter ends with a space"},
 		{"invalid UTF-8", "lastEventId=%FF", "sseview: lastEventId query parameter is not valid UTF-8"},
 		{"a bad escape", "lastEventId=%zz", "sseview: lastEventId query parameter is not valid percent-encoding"},
-		{"more than one", "lastEventId=1&lastEventId=2", "sseview: more than one lastEventId query parameter"},
+		{"a bad escape in an earlier one", "lastEventId=%zz&lastEventId=2", "sseview: lastEventId query parameter is not valid percent-encoding"},
 		{"far too long", "lastEventId=" + strings.Repeat("a", 900<<10), "sseview: lastEventId query parameter is 921600 bytes, more than 256"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

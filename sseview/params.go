@@ -142,6 +142,15 @@ func (e *ParamError) Unwrap() error { return e.Err }
 // kept. On a net/http ServeMux the params are the pattern's {name}
 // wildcards.
 //
+// Values are decoded, once: /rooms/%41bc gives "Abc" as /rooms/Abc does,
+// /rooms/a%2Fb gives "a/b", and /rooms/100%25 gives "100%". (chi hands its
+// params over undecoded when the client escaped more than it had to, and
+// decoded otherwise; Params makes them one.) A regexp in a chi pattern is
+// matched before decoding, against the text as the client sent it. chi's
+// StripSlashes and URLFormat middleware make chi route on the decoded
+// path; behind them, a value with a '%' in it may be decoded a second
+// time.
+//
 // The typed accessors (Int, Float, UUID) return the zero value when the
 // param does not parse and record the failure. Called in [Acceptor.Accept]
 // or in Stream before it returns the iterator, a failure refuses the request
@@ -329,6 +338,10 @@ func isUUID(s string) bool {
 func paramsOf(r *http.Request) Params {
 	p := Params{errs: new([]error)}
 	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		// chi routes on r.URL.RawPath when it is set, which it is when the
+		// client escaped what it need not have (%41, a lowercase %2f), and
+		// then hands its params over undecoded; otherwise decoded.
+		escaped := r.URL.RawPath != ""
 		keys, values := rctx.URLParams.Keys, rctx.URLParams.Values
 		ownStar := -1
 		if n := len(rctx.RoutePatterns); n > 0 && strings.HasSuffix(rctx.RoutePatterns[n-1], "*") {
@@ -338,8 +351,17 @@ func paramsOf(r *http.Request) Params {
 			if k == "*" && i != ownStar {
 				continue
 			}
+			v := values[i]
+			if escaped {
+				decoded, err := url.PathUnescape(v)
+				if err != nil {
+					p.record(&ParamError{Name: k, Value: v, Err: errors.New("not valid percent-encoding")})
+				} else {
+					v = decoded
+				}
+			}
 			p.names = append(p.names, k)
-			p.values = append(p.values, values[i])
+			p.values = append(p.values, v)
 		}
 		return p
 	}

@@ -543,3 +543,49 @@ func TestLastEventIDFromTheQuery(t *testing.T) {
 		})
 	}
 }
+
+// chi routes on r.URL.RawPath when it is set, which it is when the client
+// escaped something it need not have (%41, a lowercase %2f): the params it
+// hands over are then undecoded, and decoded otherwise. Params decodes
+// them, once, so that both spellings of one URL give one value.
+func TestParamsAreDecodedOnce(t *testing.T) {
+	var got []namedValue
+	view := AsView(paramsView(&got))
+	r := userRouter("/rooms/{room}", view)
+	r.Get("/rooms/{room}/files/*", view)
+	r.Get(`/n/{n:[0-9]+}`, view)
+	srv := testutil.Serve(t, r)
+	mux := http.NewServeMux()
+	mux.Handle("GET /files/{owner}/{path...}", view)
+	muxSrv := testutil.Serve(t, mux)
+
+	for _, tt := range []struct {
+		spellings []string
+		want      []namedValue
+	}{
+		{[]string{"/rooms/Abc", "/rooms/%41bc", "/rooms/%41%62%63"}, []namedValue{{"room", "Abc"}}},
+		{[]string{"/rooms/a%2Fb", "/rooms/a%2fb"}, []namedValue{{"room", "a/b"}}},
+		{[]string{"/rooms/a%20b", "/rooms/a%20%62"}, []namedValue{{"room", "a b"}}},
+		// A '%' the client escaped stays a '%', whichever path chi routed on.
+		{[]string{"/rooms/100%25"}, []namedValue{{"room", "100%"}}},
+		{[]string{"/rooms/%2541", "/rooms/%25%34%31"}, []namedValue{{"room", "%41"}}},
+		{[]string{"/rooms/x/files/a/b", "/rooms/x/files/a%2fb", "/rooms/%78/files/a/%62"},
+			[]namedValue{{"room", "x"}, {"*", "a/b"}}},
+		{[]string{"mux:/files/Ann/a/b", "mux:/files/%41nn/a%2Fb"}, []namedValue{{"owner", "Ann"}, {"path", "a/b"}}},
+	} {
+		for _, path := range tt.spellings {
+			got = nil
+			url := srv.URL + path
+			if p, ok := strings.CutPrefix(path, "mux:"); ok {
+				url = muxSrv.URL + p
+			}
+			status, body := get(t, url, nil)
+			if assert.Equal(t, http.StatusOK, status, "%s: %s", path, body) {
+				assert.Equal(t, tt.want, got, path)
+			}
+		}
+	}
+	// A param's regexp sees the text as the client wrote it.
+	status, _ := get(t, srv.URL+"/n/%31", nil)
+	assert.Equal(t, http.StatusNotFound, status)
+}

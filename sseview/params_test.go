@@ -554,6 +554,7 @@ func TestParamsAreDecodedOnce(t *testing.T) {
 	r := userRouter("/rooms/{room}", view)
 	r.Get("/rooms/{room}/files/*", view)
 	r.Get(`/n/{n:[0-9]+}`, view)
+	r.Get(`/split/{a}F{b}`, view)
 	srv := testutil.Serve(t, r)
 	mux := http.NewServeMux()
 	mux.Handle("GET /files/{owner}/{path...}", view)
@@ -588,4 +589,9 @@ func TestParamsAreDecodedOnce(t *testing.T) {
 	// A param's regexp sees the text as the client wrote it.
 	status, _ := get(t, srv.URL+"/n/%31", nil)
 	assert.Equal(t, http.StatusNotFound, status)
+
+	// A pattern can split an escape; the half that does not decode is a 400.
+	status, body := get(t, srv.URL+"/split/x%2Fy", nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, body, `sseview: URL param a=\"x%2\": not valid percent-encoding`)
 }

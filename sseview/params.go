@@ -43,7 +43,7 @@ const MaxLastEventIDLen = 256
 // [Text.ID]. For such a request LastEventID returns "".
 func LastEventID(r *http.Request) string {
 	id, _, err := lastEventID(r)
-	if err != nil {
+	if err != nil || idProblem(id) != nil {
 		return ""
 	}
 	return id

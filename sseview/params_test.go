@@ -595,3 +595,25 @@ func TestParamsAreDecodedOnce(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Contains(t, body, `sseview: URL param a=\"x%2\": not valid percent-encoding`)
 }
+
+// Outside a Handler, LastEventID gives "" for a request the Handler would
+// refuse, rather than a position the library could not have written.
+func TestLastEventIDOfARequestTheHandlerRefuses(t *testing.T) {
+	for _, tt := range []struct {
+		target string
+		header []string
+	}{
+		{"/", []string{"1", "2"}},
+		{"/", []string{"1 "}},
+		{"/", []string{strings.Repeat("a", MaxLastEventIDLen+1)}},
+		{"/?lastEventId=%zz", nil},
+		{"/?lastEventId=a%09b", nil},
+	} {
+		req := httptest.NewRequest(http.MethodGet, tt.target, nil)
+		req.Header["Last-Event-Id"] = tt.header
+		assert.Empty(t, LastEventID(req), "%s %q", tt.target, tt.header)
+		rec := httptest.NewRecorder()
+		AsView(paramsView(new([]namedValue))).ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusBadRequest, rec.Code, "%s %q", tt.target, tt.header)
+	}
+}

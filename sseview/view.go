@@ -317,8 +317,8 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &refusal):
 		if refusal.Status < 200 || refusal.Status > 599 {
-			h.failed(r, fmt.Errorf("sseview: Refusal with status %d, not a final HTTP status (200-599): %w",
-				refusal.Status, err))
+			h.failed(r, fmt.Errorf("sseview: Refusal with status %d, not a final HTTP status (200-599)",
+				refusal.Status))
 			break
 		}
 		status, body = refusal.Status, refusal.Body

@@ -58,7 +58,7 @@ func paramsView(got *[]namedValue) StreamView {
 // typically has.
 func userRouter(pattern string, h http.Handler) *chi.Mux {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP,
+	r.Use(middleware.RequestID, middleware.ClientIPFromXFF("127.0.0.0/8"),
 		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: log.New(io.Discard, "", 0), NoColor: true}),
 		middleware.Recoverer)
 	r.Handle(pattern, h)

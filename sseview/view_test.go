@@ -641,7 +641,7 @@ func TestReusedTextIsWrittenAsItWasAtEachYield(t *testing.T) {
 // in front of their routes.
 func appRouter() *chi.Mux {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP,
+	r.Use(middleware.RequestID, middleware.ClientIPFromXFF("127.0.0.0/8"),
 		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: discardLog{}, NoColor: true}),
 		middleware.Recoverer)
 	return r

@@ -207,7 +207,7 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event
 
 // serve streams events to the client.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, events iter.Seq2[Event, error]) {
-	s, err := h.start(w)
+	s, err := h.start(r.Context(), w)
 	if s == nil {
 		h.cannotFlush(w, r, err)
 		return

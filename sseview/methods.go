@@ -65,6 +65,16 @@ func readBody(r *http.Request) error {
 			fmt.Sprintf("sseview: the request body is more than %d bytes", MaxBodyLen))
 	}
 	_ = r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = &aheadBody{Reader: bytes.NewReader(body), all: body}
 	return nil
 }
+
+// aheadBody is a request body read in advance. [ReadSignals] takes all of
+// it however much was read already, so a view can read its signals both in
+// Accept and in Stream.
+type aheadBody struct {
+	*bytes.Reader
+	all []byte
+}
+
+func (*aheadBody) Close() error { return nil }

@@ -37,7 +37,9 @@ func echoBody() viewFunc {
 // application has.
 func realisticRouter(h http.Handler) chi.Router {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, middleware.Logger, middleware.Recoverer)
+	r.Use(middleware.RequestID, middleware.RealIP,
+		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: discardLog{}.logger(), NoColor: true}),
+		middleware.Recoverer)
 	r.Handle("/stream", h)
 	return r
 }
@@ -64,7 +66,6 @@ func events(t *testing.T, resp *http.Response) []testutil.Event {
 }
 
 func TestStreamsOpenedByTheMethodsTheHandlerDeclares(t *testing.T) {
-	middleware.DefaultLogger = middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: discardLog{}.logger()})
 	h := &sseview.Handler{View: echoBody(), Methods: []string{http.MethodGet, http.MethodPost, http.MethodPut,
 		http.MethodPatch, http.MethodDelete}}
 	srv := testutil.Serve(t, realisticRouter(h))

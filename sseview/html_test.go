@@ -40,7 +40,7 @@ func (c component) Render(ctx context.Context, w io.Writer) error {
 func serveEvents(t *testing.T, h *sseview.Handler) *testutil.Stream {
 	t.Helper()
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, middleware.Recoverer)
+	r.Use(middleware.RequestID, middleware.Recoverer)
 	r.Handle("/stream", h)
 	return testutil.Open(t, nil, testutil.Serve(t, r).URL+"/stream", nil)
 }

@@ -37,7 +37,7 @@ func echoBody() viewFunc {
 // application has.
 func realisticRouter(h http.Handler) chi.Router {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP,
+	r.Use(middleware.RequestID,
 		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: discardLog{}.logger(), NoColor: true}),
 		middleware.Recoverer)
 	r.Handle("/stream", h)

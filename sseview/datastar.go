@@ -19,7 +19,9 @@ import (
 // @delete with the page's signals as a JSON body (serve those with
 // [Handler.Methods]). Their wire form is byte for byte what the Go SDK
 // github.com/starfederation/datastar-go v1.2.2 writes for the same valid
-// input, without depending on it. Where the SDK writes a line break or
+// input, without depending on it, but for the end of each event: the SDK
+// writes one LF more, an empty line that dispatches nothing, where sseview
+// ends the event with the spec's one blank line. Where the SDK writes a line break or
 // invalid UTF-8 raw, and so lets a value inject fields, they differ: a CR
 // in HTML or JSON starts a new data line, as an LF does (HTML and JSON read
 // it the same); a line break in an id, selector or namespace, an unknown

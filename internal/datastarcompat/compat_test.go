@@ -200,9 +200,9 @@ func TestPatchElementsWhereTheSDKInjects(t *testing.T) {
 	}{
 		// html/template does not escape a CR in text: the user's message
 		// below ends the data line and starts an event of its own type.
-		"CR in HTML": {in: elements{HTML: "<p id=m>hi\r\revent: datastar-patch-signals\rdata: signals {\"admin\":true}\r</p>"}},
+		"CR in HTML":    {in: elements{HTML: "<p id=m>hi\r\revent: datastar-patch-signals\rdata: signals {\"admin\":true}\r</p>"}},
 		"CR in a <pre>": {in: elements{HTML: "<pre id=m>\rretry: 1\r</pre>"}},
-		"LF in an id":  {in: elements{HTML: "<p id=p></p>", ID: "1\nevent: evil"}, refused: true},
+		"LF in an id":   {in: elements{HTML: "<p id=p></p>", ID: "1\nevent: evil"}, refused: true},
 		"CR in a selector": {in: elements{HTML: "<p></p>", Selector: "#a\rdata: elements <script>alert(1)</script>"},
 			refused: true},
 		"LF in a view transition selector": {in: elements{HTML: "<p id=p></p>", ViewTransition: true,

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
@@ -153,10 +154,22 @@ func TestHTMLThroughTheBroker(t *testing.T) {
 	s2 := serveEvents(t, &sseview.Handler{View: view})
 	pollUntil(t, "both subscriptions", func() bool { return broker.SubscriberCount("board") == 2 })
 
-	id, err := broker.Publish(t.Context(), "board", sseview.HTML{Type: "message",
-		Fragment: sseview.Template(messageTmpl, "", message{ID: 3, Author: "bo", Text: "hi\r\nthere"})})
+	frag := &counting{Renderer: sseview.Template(messageTmpl, "", message{ID: 3, Author: "bo", Text: "hi\r\nthere"})}
+	id, err := broker.Publish(t.Context(), "board", sseview.HTML{Type: "message", Fragment: frag})
 	require.NoError(t, err)
 	want := testutil.Event{Type: "message", LastEventID: id, Data: `<div class="msg" id="m-3"><b>bo</b> hi` + "\nthere</div>"}
 	assert.Equal(t, want, s1.Next(wait))
 	assert.Equal(t, want, s2.Next(wait))
+	assert.Equal(t, int32(1), frag.renders.Load(), "a published fragment is rendered and encoded once for all")
+}
+
+// counting counts the renders of the Renderer it wraps.
+type counting struct {
+	sseview.Renderer
+	renders atomic.Int32
+}
+
+func (c *counting) Render(ctx context.Context, w io.Writer) error {
+	c.renders.Add(1)
+	return c.Renderer.Render(ctx, w)
 }

@@ -1,15 +1,19 @@
 # Every target is what CI runs (see .ci/run). Each Go module of the repo is
 # listed in MODULES; the core module is ".".
 GO ?= go
-MODULES := . natsbroker examples/weather bench internal/datastarcompat
+MODULES := . natsbroker examples/weather examples/board bench internal/datastarcompat
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e
+.PHONY: run run-board test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e
 
 ## run: the weather example on its embedded defaults (http://127.0.0.1:8000),
 ## with a new reading every 3 s so the page moves
 run:
 	cd examples/weather && $(GO) run . -update 3s
+
+## run-board: the hypermedia board (htmx + HTML fragments) on http://127.0.0.1:8001
+run-board:
+	cd examples/board && $(GO) run .
 
 ## test: vet and race-enabled tests of every module (fast, no browser)
 test:

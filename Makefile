@@ -24,6 +24,7 @@ lint:
 	@set -e; out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); done
 	@echo "== examples/weather (-tags e2e)"; cd examples/weather && $(GO) vet -tags e2e ./... && $(GO) run $(STATICCHECK) -tags e2e ./...
+	@echo "== examples/board (-tags e2e)"; cd examples/board && $(GO) vet -tags e2e ./... && $(GO) run $(STATICCHECK) -tags e2e ./...
 
 ## fuzz: a short run of the encoder round-trip fuzzer
 fuzz:
@@ -43,7 +44,7 @@ loadtest:
 	cd natsbroker && $(GO) run ./cmd/fanoutload -broker memory -clients 1000 -rate 100 -duration 10s
 	cd natsbroker && $(GO) run ./cmd/fanoutload -broker nats -clients 1000 -rate 100 -duration 10s
 
-## e2e: the weather page in headless Chromium ($$CHROME_PATH, default /usr/bin/chromium)
+## e2e: the weather page and the board in headless Chromium ($$CHROME_PATH, default /usr/bin/chromium)
 e2e:
 	@chrome="$${CHROME_PATH:-/usr/bin/chromium}"; \
 	if [ ! -x "$$chrome" ]; then \
@@ -51,7 +52,8 @@ e2e:
 		echo "e2e: install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROME_PATH."; \
 		exit 0; \
 	fi; \
-	cd examples/weather && CHROME_PATH="$$chrome" $(GO) test -race -tags e2e -run '^TestBrowser' -count=1 -v .
+	(cd examples/weather && CHROME_PATH="$$chrome" $(GO) test -race -tags e2e -run '^TestBrowser' -count=1 -v .) && \
+	(cd examples/board && CHROME_PATH="$$chrome" $(GO) test -race -tags e2e -run '^TestBrowser' -count=1 -v .)
 
 SSEBENCH := bench/bin/ssebench
 

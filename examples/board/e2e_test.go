@@ -262,6 +262,8 @@ func TestBrowserBoard(t *testing.T) {
 		assert.Equal(t, 1, eval[int](t, tab,
 			`[...document.querySelectorAll("#messages .text")].filter(e => e.textContent === "posted while you were away").length`),
 			"caught up once, not twice")
+		assert.Equal(t, len(a.board.Snapshot().Messages), eval[int](t, tab, `document.querySelectorAll("#messages li").length`),
+			"resumed from the Last-Event-ID, not from the page's since: nothing repeated")
 	}
 	// And the live stream works again.
 	require.NoError(t, chromedp.Do(bo,

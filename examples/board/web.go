@@ -216,7 +216,8 @@ type postSignals struct {
 	Text   string `json:"text"`
 }
 
-// Accept refuses malformed signals with 400 before the response starts.
+// Accept posts the message here rather than in Stream, so that malformed
+// signals or a refused message are a 400 before the response starts.
 func (v datastarPost) Accept(r *http.Request, _ sseview.Params) error {
 	var s postSignals
 	if err := sseview.ReadSignals(r, &s); err != nil {

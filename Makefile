@@ -1,15 +1,19 @@
 # Every target is what CI runs (see .ci/run). Each Go module of the repo is
 # listed in MODULES; the core module is ".".
 GO ?= go
-MODULES := . natsbroker examples/weather bench
+MODULES := . natsbroker examples/weather examples/board bench internal/datastarcompat
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e
+.PHONY: run run-board test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e
 
 ## run: the weather example on its embedded defaults (http://127.0.0.1:8000),
 ## with a new reading every 3 s so the page moves
 run:
 	cd examples/weather && $(GO) run . -update 3s
+
+## run-board: the hypermedia board (htmx + HTML fragments) on http://127.0.0.1:8001
+run-board:
+	cd examples/board && $(GO) run .
 
 ## test: vet and race-enabled tests of every module (fast, no browser)
 test:
@@ -20,6 +24,7 @@ lint:
 	@set -e; out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); done
 	@echo "== examples/weather (-tags e2e)"; cd examples/weather && $(GO) vet -tags e2e ./... && $(GO) run $(STATICCHECK) -tags e2e ./...
+	@echo "== examples/board (-tags e2e)"; cd examples/board && $(GO) vet -tags e2e ./... && $(GO) run $(STATICCHECK) -tags e2e ./...
 
 ## fuzz: a short run of the encoder round-trip fuzzer
 fuzz:
@@ -39,7 +44,7 @@ loadtest:
 	cd natsbroker && $(GO) run ./cmd/fanoutload -broker memory -clients 1000 -rate 100 -duration 10s
 	cd natsbroker && $(GO) run ./cmd/fanoutload -broker nats -clients 1000 -rate 100 -duration 10s
 
-## e2e: the weather page in headless Chromium ($$CHROME_PATH, default /usr/bin/chromium)
+## e2e: the weather page and the board in headless Chromium ($$CHROME_PATH, default /usr/bin/chromium)
 e2e:
 	@chrome="$${CHROME_PATH:-/usr/bin/chromium}"; \
 	if [ ! -x "$$chrome" ]; then \
@@ -47,7 +52,8 @@ e2e:
 		echo "e2e: install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROME_PATH."; \
 		exit 0; \
 	fi; \
-	cd examples/weather && CHROME_PATH="$$chrome" $(GO) test -race -tags e2e -run '^TestBrowser' -count=1 -v .
+	(cd examples/weather && CHROME_PATH="$$chrome" $(GO) test -race -tags e2e -run '^TestBrowser' -count=1 -v .) && \
+	(cd examples/board && CHROME_PATH="$$chrome" $(GO) test -race -tags e2e -run '^TestBrowser' -count=1 -v .)
 
 SSEBENCH := bench/bin/ssebench
 

@@ -1,6 +1,7 @@
 package sseview
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ var keepAliveComment = []byte(": keep-alive\n\n")
 // keep-alive timer's callback writes comments; mu orders the two. An idle
 // stream holds no goroutine and no buffer of its own, only a timer.
 type stream struct {
+	ctx          context.Context // the request's, for events that render
 	w            http.ResponseWriter
 	rc           *http.ResponseController
 	writeTimeout time.Duration
@@ -31,8 +33,9 @@ type stream struct {
 // start sends the response headers, and the retry hint if there is one.
 // It returns a nil stream, having sent nothing, when the writer cannot
 // flush; a write error comes back with the broken stream.
-func (h *Handler) start(w http.ResponseWriter) (*stream, error) {
+func (h *Handler) start(ctx context.Context, w http.ResponseWriter) (*stream, error) {
 	s := &stream{
+		ctx:          ctx,
 		w:            w,
 		rc:           http.NewResponseController(w),
 		writeTimeout: h.writeTimeout(),
@@ -114,6 +117,13 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // maxPooledBuf keeps one huge event from pinning its buffer in the pool.
 const maxPooledBuf = 64 << 10
 
+// renderedEvent is an event kind that renders HTML as it is encoded: in a
+// stream it renders with the stream's context, straight into the pooled
+// buffer. On error b is returned as it was.
+type renderedEvent interface {
+	appendRendered(ctx context.Context, b []byte) ([]byte, error)
+}
+
 // writeEvent encodes and writes ev. An encoding error leaves the stream
 // usable, since nothing was written; a write error breaks it. Keeping the
 // two apart spares the caller a second look at the stream per event.
@@ -122,7 +132,12 @@ func (s *stream) writeEvent(ev Event) (encodeErr, writeErr error) {
 		return nil, s.write(enc.wire)
 	}
 	bp := bufPool.Get().(*[]byte)
-	b, encodeErr := appendEvent((*bp)[:0], ev)
+	var b []byte
+	if re, ok := ev.(renderedEvent); ok {
+		b, encodeErr = re.appendRendered(s.ctx, (*bp)[:0])
+	} else {
+		b, encodeErr = appendEvent((*bp)[:0], ev)
+	}
 	if encodeErr == nil {
 		writeErr = s.write(b)
 	}

@@ -112,6 +112,17 @@ type Handler struct {
 
 	// Logger receives errors and dropped clients. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Methods are the request methods that open the stream; nil means GET.
+	// HEAD is answered with the stream's headers and no body wherever GET
+	// is allowed, and any other method with 405 and an Allow header. A
+	// browser's EventSource only ever sends GET: the others serve clients
+	// that stream with fetch, such as Datastar's @post, @put, @patch and
+	// @delete. The body of a request other than GET and HEAD is read before
+	// Accept is called, up to [MaxBodyLen] bytes (more is a 413, a failed
+	// read a 400), and r.Body then reads what was read, so the view may
+	// read it at any time, even while it streams.
+	Methods []string
 }
 
 // AsView returns a handler serving v with the default [Handler] settings,
@@ -134,8 +145,9 @@ const (
 	defaultWriteTimeout = 30 * time.Second
 )
 
-// ServeHTTP answers GET with the event stream, HEAD with the stream's
-// headers and no body, and other methods with 405 Method Not Allowed.
+// ServeHTTP answers GET (or the [Handler.Methods]) with the event stream,
+// HEAD with the stream's headers and no body, and other methods with 405
+// Method Not Allowed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if events := h.accept(w, r); events != nil {
 		h.serve(w, r, events)
@@ -151,13 +163,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Kept small, they leave room within 4 KiB of stack to write an event, so a
 // stream's goroutine need not grow to 8 KiB (see sendHeaders).
 func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event, error] {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+	if !h.allows(r.Method) {
+		w.Header().Set("Allow", h.allowHeader())
 		h.refuse(w, r, Refuse(http.StatusMethodNotAllowed, nil))
 		return nil
 	}
 	if err := checkLastEventID(r); err != nil {
 		h.refuse(w, r, Refuse(http.StatusBadRequest, err.Error()))
+		return nil
+	}
+	if err := readBody(r); err != nil {
+		h.refuse(w, r, err)
 		return nil
 	}
 	if h.View == nil {
@@ -201,7 +217,7 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event
 
 // serve streams events to the client.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, events iter.Seq2[Event, error]) {
-	s, err := h.start(w)
+	s, err := h.start(r.Context(), w)
 	if s == nil {
 		h.cannotFlush(w, r, err)
 		return

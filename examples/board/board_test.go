@@ -1,0 +1,209 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/sseview"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const wait = 5 * time.Second
+
+func serveBoard(t *testing.T) (*app, string) {
+	t.Helper()
+	a := newApp(slog.New(slog.DiscardHandler))
+	return a, testutil.Serve(t, a.handler).URL
+}
+
+func post(t *testing.T, target string, form url.Values) *http.Response {
+	t.Helper()
+	resp, err := http.PostForm(target, form)
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func postJSON(t *testing.T, target, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, target, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Datastar-Request", "true")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func TestAPostReachesEveryPageEscapedAndFramed(t *testing.T) {
+	_, base := serveBoard(t)
+	s1 := testutil.Open(t, nil, base+"/events", nil)
+	s2 := testutil.Open(t, nil, base+"/events", nil)
+
+	resp := post(t, base+"/messages", url.Values{"author": {"ann"}, "text": {"hi\r</div><b>x</b>\r\ndata: y"}})
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	want := `<li class="message" id="msg-4"><b class="author">ann</b> <span class="text">hi` +
+		"\n&lt;/div&gt;&lt;b&gt;x&lt;/b&gt;\ndata: y</span></li>"
+	for _, s := range []*testutil.Stream{s1, s2} {
+		ev := s.Next(wait)
+		assert.Equal(t, "message", ev.Type)
+		assert.Equal(t, want, ev.Data)
+		assert.NotEmpty(t, ev.LastEventID)
+	}
+
+	resp = post(t, base+"/cards/2/move", url.Values{"to": {"done"}})
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	for _, s := range []*testutil.Stream{s1, s2} {
+		ev := s.Next(wait)
+		assert.Equal(t, "cards", ev.Type)
+		done := ev.Data[strings.Index(ev.Data, `id="col-done"`):]
+		assert.Contains(t, done, `id="card-2"`)
+	}
+}
+
+func TestBadPostsAreRefused(t *testing.T) {
+	_, base := serveBoard(t)
+	for name, tc := range map[string]struct {
+		path   string
+		form   url.Values
+		status int
+		msg    string
+	}{
+		"empty message":     {"/messages", url.Values{"text": {""}}, http.StatusBadRequest, "the message is empty"},
+		"long message":      {"/messages", url.Values{"text": {strings.Repeat("x", maxText+1)}}, http.StatusBadRequest, "more than 2000"},
+		"long author":       {"/messages", url.Values{"author": {strings.Repeat("a", 65)}, "text": {"x"}}, http.StatusBadRequest, "more than 64"},
+		"invalid UTF-8":     {"/messages", url.Values{"text": {"\xff"}}, http.StatusBadRequest, "not valid UTF-8"},
+		"huge form":         {"/messages", url.Values{"text": {strings.Repeat("x", 20<<10)}}, http.StatusRequestEntityTooLarge, "too large"},
+		"unknown column":    {"/cards/1/move", url.Values{"to": {strings.Repeat("z", 1000)}}, http.StatusBadRequest, "(1000 bytes)"},
+		"unknown card":      {"/cards/99/move", url.Values{"to": {"done"}}, http.StatusBadRequest, "no card 99"},
+		"card not a number": {"/cards/x/move", url.Values{"to": {"done"}}, http.StatusBadRequest, "not a number"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := post(t, base+tc.path, tc.form)
+			assert.Equal(t, tc.status, resp.StatusCode)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			assert.Contains(t, string(body), tc.msg)
+			assert.Less(t, len(body), 300, "the answer never echoes the input")
+		})
+	}
+}
+
+func TestAPageResumesFromItsLastEventID(t *testing.T) {
+	a, base := serveBoard(t)
+	s := testutil.Open(t, nil, base+"/events", nil)
+	_, err := a.board.Post(t.Context(), "ann", "one")
+	require.NoError(t, err)
+	first := s.Next(wait)
+	s.Close()
+
+	_, err = a.board.Post(t.Context(), "ann", "two") // while the page is away
+	require.NoError(t, err)
+	s = testutil.Open(t, nil, base+"/events", http.Header{"Last-Event-ID": {first.LastEventID}})
+	ev := s.Next(wait)
+	assert.Equal(t, "message", ev.Type)
+	assert.Contains(t, ev.Data, ">two<")
+
+	// A first connection takes the page's since instead.
+	s = testutil.Open(t, nil, base+"/events?since="+url.QueryEscape(first.LastEventID), nil)
+	assert.Contains(t, s.Next(wait).Data, ">two<")
+}
+
+// After a restart of the program (here: a board with another broker), a
+// page's Last-Event-ID is unknown: it gets the whole board, then the
+// changes after it, none twice.
+func TestAnUnknownLastEventIDGetsTheWholeBoard(t *testing.T) {
+	old, _ := serveBoard(t)
+	_, err := old.board.Post(t.Context(), "ann", "before the restart")
+	require.NoError(t, err)
+	staleID := old.board.Snapshot().LastID
+
+	a, base := serveBoard(t)
+	_, err = a.board.Post(t.Context(), "bo", "after the restart")
+	require.NoError(t, err)
+	s := testutil.Open(t, nil, base+"/events", http.Header{"Last-Event-ID": {staleID}})
+	ev := s.Next(wait)
+	assert.Equal(t, "board", ev.Type)
+	assert.Contains(t, ev.Data, "after the restart")
+	assert.Contains(t, ev.Data, `id="columns"`)
+	assert.Equal(t, a.board.Snapshot().LastID, ev.LastEventID)
+
+	_, err = a.board.Post(t.Context(), "bo", "next")
+	require.NoError(t, err)
+	ev = s.Next(wait)
+	assert.Equal(t, "message", ev.Type)
+	assert.Contains(t, ev.Data, ">next<")
+}
+
+// Datastar's client has no 1.x bundle on npm, so its side is tested here,
+// on the wire: its @post stream and its signals.
+func TestDatastarOnTheWire(t *testing.T) {
+	_, base := serveBoard(t)
+
+	// @post('/datastar/events') opens the stream with the page's signals.
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/datastar/events", strings.NewReader(`{"text":""}`))
+	require.NoError(t, err)
+	stream, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer stream.Body.Close()
+	require.Equal(t, http.StatusOK, stream.StatusCode)
+	require.Equal(t, "text/event-stream", stream.Header.Get("Content-Type"))
+	events := testutil.NewParser(stream.Body)
+
+	resp := postJSON(t, base+"/datastar/messages", `{"author":"cy","text":"a\rb</li>"}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "event: datastar-patch-signals\ndata: signals {\"text\":\"\"}\n\n", string(raw))
+
+	ev, err := events.Next()
+	require.NoError(t, err)
+	assert.Equal(t, "datastar-patch-elements", ev.Type)
+	assert.Equal(t, "selector #messages\nmode append\n"+
+		`elements <li class="message" id="msg-4"><b class="author">cy</b> <span class="text">a`+"\n"+
+		`elements b&lt;/li&gt;</span></li>`, ev.Data)
+
+	for name, body := range map[string]string{"malformed": `{"text":`, "empty text": `{"text":""}`} {
+		resp := postJSON(t, base+"/datastar/messages", body)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, name)
+		raw, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Contains(t, string(raw), `"error"`, name)
+	}
+	resp = postJSON(t, base+"/datastar/messages", strings.Repeat(" ", sseview.MaxBodyLen+1))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+}
+
+func TestThePageAndItsScriptsAreServedLocally(t *testing.T) {
+	_, base := serveBoard(t)
+	resp, err := http.Get(base + "/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	page, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), `sse-connect="/events?since="`)
+	assert.NotContains(t, string(page), "https://", "no CDN")
+	for _, path := range []string{"/vendor/htmx.min.js", "/vendor/sse.min.js"} {
+		resp, err := http.Get(base + path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Greater(t, len(body), 1000, path)
+	}
+}

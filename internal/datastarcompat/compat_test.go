@@ -1,0 +1,417 @@
+package datastarcompat
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/starfederation/datastar-go/datastar"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/sseview"
+)
+
+// sdkWire returns what datastar-go writes for one call.
+func sdkWire(t *testing.T, send func(*datastar.ServerSentEventGenerator) error) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	sse := datastar.NewSSE(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	require.NoError(t, send(sse))
+	return rec.Body.String()
+}
+
+// sdkTrailer is the one difference on valid input: datastar-go v1.2.2 ends
+// each data line with LF and then writes "\n\n", so every event ends in a
+// third LF, an empty line that dispatches nothing and that a client
+// ignores. sseview ends an event with the spec's one blank line, through
+// Encode and brokers alike.
+const sdkTrailer = "\n"
+
+// asSDK is what datastar-go writes where sseview writes ours.
+func asSDK(ours string) string { return ours + sdkTrailer }
+
+type oneEvent struct{ ev sseview.Event }
+
+func (o oneEvent) Stream(context.Context, *http.Request, sseview.Params) iter.Seq2[sseview.Event, error] {
+	return func(yield func(sseview.Event, error) bool) { yield(o.ev, nil) }
+}
+
+// ourWire returns what an sseview stream writes for ev, both rendering it
+// in the stream and as encoded once by sseview.Encode (as brokers do); the
+// two must agree. A refused event gives its error.
+func ourWire(t *testing.T, ev sseview.Event) (string, error) {
+	t.Helper()
+	enc, err := sseview.Encode(ev)
+	inStream := serve(t, ev)
+	if err != nil {
+		require.Empty(t, inStream, "a refused event writes nothing in a stream either")
+		return "", err
+	}
+	require.Equal(t, serve(t, enc), inStream, "in a stream and through Encode")
+	return inStream, nil
+}
+
+func serve(t *testing.T, ev sseview.Event) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h := &sseview.Handler{View: oneEvent{ev}, KeepAlive: -1, Logger: discard}
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	return rec.Body.String()
+}
+
+// elements is one input to both libraries' patch-elements call.
+type elements struct {
+	HTML, Selector, Mode, Namespace string
+	ViewTransition                  bool
+	ViewTransitionSelector, ID      string
+	Retry                           time.Duration
+}
+
+func (e elements) sdk(sse *datastar.ServerSentEventGenerator) error {
+	opts := []datastar.PatchElementOption{datastar.WithUseViewTransitions(e.ViewTransition)}
+	if e.Selector != "" {
+		opts = append(opts, datastar.WithSelector(e.Selector))
+	}
+	if e.Mode != "" {
+		opts = append(opts, datastar.WithMode(datastar.ElementPatchMode(e.Mode)))
+	}
+	if e.Namespace != "" {
+		opts = append(opts, datastar.WithNamespace(datastar.Namespace(e.Namespace)))
+	}
+	if e.ViewTransitionSelector != "" {
+		opts = append(opts, datastar.WithViewTransitionSelector(e.ViewTransitionSelector))
+	}
+	if e.ID != "" {
+		opts = append(opts, datastar.WithPatchElementsEventID(e.ID))
+	}
+	if e.Retry != 0 {
+		opts = append(opts, datastar.WithRetryDuration(e.Retry))
+	}
+	return sse.PatchElements(e.HTML, opts...)
+}
+
+func (e elements) ours() sseview.Event {
+	ev := sseview.PatchElements{ID: e.ID, Retry: e.Retry, Selector: e.Selector, Mode: e.Mode, Namespace: e.Namespace,
+		UseViewTransition: e.ViewTransition, ViewTransitionSelector: e.ViewTransitionSelector}
+	if e.HTML != "" {
+		ev.Elements = sseview.Markup(e.HTML)
+	}
+	return ev
+}
+
+// valid reports whether e is an input both libraries must write alike:
+// one that datastar-go writes without a raw line break or invalid UTF-8
+// where it does not belong, that Datastar's client can act on, and whose
+// every option says something (the SDK silently drops a view transition
+// selector without view transitions; sseview refuses it).
+func (e elements) valid() bool {
+	for _, s := range []string{e.HTML, e.Selector, e.ViewTransitionSelector, e.ID} {
+		if strings.ContainsRune(s, '\r') || !utf8.ValidString(s) {
+			return false
+		}
+	}
+	modes := map[string]bool{"outer": true, "inner": true, "remove": true, "replace": true, "prepend": true,
+		"append": true, "before": true, "after": true}
+	namespaces := map[string]bool{"": true, "html": true, "svg": true, "mathml": true}
+	nothing := e.HTML == "" && e.Selector == "" && (e.Mode == "" || e.Mode == "outer") &&
+		(e.Namespace == "" || e.Namespace == "html") && !e.ViewTransition
+	return !strings.ContainsAny(e.Selector+e.ViewTransitionSelector+e.ID, "\n") &&
+		!strings.ContainsRune(e.ID, 0) && (e.Mode == "" || modes[e.Mode]) && namespaces[e.Namespace] &&
+		(e.ViewTransitionSelector == "" || e.ViewTransition) && !nothing &&
+		e.Retry >= 0 && e.Retry%time.Millisecond == 0
+}
+
+// The SDK writes "mode " for WithMode(""), so the table leaves Mode empty
+// only where no WithMode is given: the elements helper above does that.
+var elementCases = map[string]elements{
+	"one element":             {HTML: `<div id="a">1</div>`},
+	"lines":                   {HTML: "<ul id=l>\n<li>a</li>\n\n<li>b</li>\n</ul>\n"},
+	"selector and inner":      {HTML: "<b>7</b>", Selector: "#count", Mode: "inner"},
+	"every mode":              {HTML: "<p>x</p>", Selector: "main > p", Mode: "after"},
+	"outer spelt out":         {HTML: "<p id=p>x</p>", Mode: "outer"},
+	"remove":                  {Selector: "#gone", Mode: "remove"},
+	"svg":                     {HTML: "<circle id=c r=1 />", Namespace: "svg"},
+	"html spelt out":          {HTML: "<p id=p></p>", Namespace: "html"},
+	"mathml":                  {HTML: "<mi id=m>x</mi>", Namespace: "mathml", Mode: "replace"},
+	"view transition":         {HTML: "<p id=p></p>", ViewTransition: true},
+	"scoped view transition":  {HTML: "<p id=p></p>", ViewTransition: true, ViewTransitionSelector: "#p"},
+	"id and retry":            {HTML: "<p id=p></p>", ID: "board-17", Retry: 2500 * time.Millisecond},
+	"default retry":           {HTML: "<p id=p></p>", Retry: time.Second},
+	"unicode, NUL and spaces": {HTML: " <p id=p>é \x00 ✓</p> ", Selector: " #p"},
+	"empty lines only":        {HTML: "\n\n", Selector: "#x"},
+	"markup that looks like fields": {HTML: "<pre id=p>\ndata: x\nevent: y\nid: z\n\n</pre>",
+		Selector: "#p"},
+}
+
+func TestPatchElementsMatchesTheSDK(t *testing.T) {
+	for name, e := range elementCases {
+		t.Run(name, func(t *testing.T) {
+			require.True(t, e.valid(), "the table holds valid input only")
+			got, err := ourWire(t, e.ours())
+			require.NoError(t, err)
+			assert.Equal(t, sdkWire(t, e.sdk), asSDK(got))
+		})
+	}
+}
+
+// intended is what a spec parser must read from a patch-elements event:
+// one event, of its type, with the data lines Datastar's client reads.
+func intended(e elements) testutil.Event {
+	var lines []string
+	if e.Selector != "" {
+		lines = append(lines, "selector "+e.Selector)
+	}
+	if e.Mode != "" && e.Mode != "outer" {
+		lines = append(lines, "mode "+e.Mode)
+	}
+	if e.Namespace != "" && e.Namespace != "html" {
+		lines = append(lines, "namespace "+e.Namespace)
+	}
+	if e.ViewTransition {
+		lines = append(lines, "useViewTransition true")
+		if e.ViewTransitionSelector != "" {
+			lines = append(lines, "viewTransitionSelector "+e.ViewTransitionSelector)
+		}
+	}
+	if e.HTML != "" {
+		html := strings.ReplaceAll(strings.ReplaceAll(e.HTML, "\r\n", "\n"), "\r", "\n")
+		for line := range strings.SplitSeq(html, "\n") {
+			lines = append(lines, "elements "+line)
+		}
+	}
+	return testutil.Event{Type: "datastar-patch-elements", Data: strings.Join(lines, "\n"), LastEventID: e.ID}
+}
+
+// Where the SDK lets a value inject fields, a spec parser reads an event the
+// program never sent from its bytes; sseview writes the event intended, or
+// refuses it and writes nothing.
+func TestPatchElementsWhereTheSDKInjects(t *testing.T) {
+	tests := map[string]struct {
+		in      elements
+		refused bool
+	}{
+		// html/template does not escape a CR in text: the user's message
+		// below ends the data line and starts an event of its own type.
+		"CR in HTML":    {in: elements{HTML: "<p id=m>hi\r\revent: datastar-patch-signals\rdata: signals {\"admin\":true}\r</p>"}},
+		"CR in a <pre>": {in: elements{HTML: "<pre id=m>\rretry: 1\r</pre>"}},
+		"LF in an id":   {in: elements{HTML: "<p id=p></p>", ID: "1\nevent: evil"}, refused: true},
+		"CR in a selector": {in: elements{HTML: "<p></p>", Selector: "#a\rdata: elements <script>alert(1)</script>"},
+			refused: true},
+		"LF in a view transition selector": {in: elements{HTML: "<p id=p></p>", ViewTransition: true,
+			ViewTransitionSelector: "#p\n\nevent: x"}, refused: true},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			sdk := sdkWire(t, tt.in.sdk)
+			sdkEvents, _, _ := testutil.ParseString(sdk)
+			assert.NotEqual(t, []testutil.Event{intended(tt.in)}, sdkEvents,
+				"datastar-go's bytes %q read as another event", sdk)
+
+			got, err := ourWire(t, tt.in.ours())
+			if tt.refused {
+				require.ErrorIs(t, err, sseview.ErrInvalidEvent)
+				return
+			}
+			require.NoError(t, err)
+			ours, _, _ := testutil.ParseString(got)
+			assert.Equal(t, []testutil.Event{intended(tt.in)}, ours, "sseview's bytes %q", got)
+		})
+	}
+}
+
+func FuzzPatchElements(f *testing.F) {
+	for _, e := range elementCases {
+		f.Add(e.HTML, e.Selector, e.Mode, e.Namespace, e.ViewTransition, e.ViewTransitionSelector, e.ID,
+			int64(e.Retry/time.Millisecond))
+	}
+	f.Add("<p>a\rb</p>", "#x\n", "inner", "svg", false, "#y", "1\x00", int64(-1))
+	f.Add("\xff", "", "", "", true, "", "", int64(0))
+	f.Fuzz(func(t *testing.T, html, selector, mode, namespace string, vt bool, vts, id string, retryMs int64) {
+		if retryMs > 1<<40 || retryMs < -1<<40 {
+			return // no overflow of time.Duration
+		}
+		e := elements{HTML: html, Selector: selector, Mode: mode, Namespace: namespace, ViewTransition: vt,
+			ViewTransitionSelector: vts, ID: id, Retry: time.Duration(retryMs) * time.Millisecond}
+		got, err := ourWire(t, e.ours())
+		if e.valid() {
+			if err != nil {
+				t.Fatalf("refused valid input %#v: %v", e, err)
+			}
+			if sdk := sdkWire(t, e.sdk); asSDK(got) != sdk {
+				t.Fatalf("input %#v:\n sseview    %q\n datastar-go %q", e, got, sdk)
+			}
+			return
+		}
+		if err != nil {
+			return
+		}
+		// Accepted although the SDK could not write it safely: it must
+		// still read as the event intended.
+		events, _, _ := testutil.ParseString(got)
+		if want := intended(e); len(events) != 1 || events[0] != want {
+			t.Fatalf("input %#v wrote %q, read as %#v, want %#v", e, got, events, want)
+		}
+	})
+}
+
+// signals is one input to both libraries' patch-signals call.
+type signals struct {
+	JSON          string
+	OnlyIfMissing bool
+	ID            string
+	Retry         time.Duration
+}
+
+func (s signals) sdk(sse *datastar.ServerSentEventGenerator) error {
+	opts := []datastar.PatchSignalsOption{datastar.WithOnlyIfMissing(s.OnlyIfMissing)}
+	if s.ID != "" {
+		opts = append(opts, datastar.WithPatchSignalsEventID(s.ID))
+	}
+	if s.Retry != 0 {
+		opts = append(opts, datastar.WithPatchSignalsRetryDuration(s.Retry))
+	}
+	return sse.PatchSignals([]byte(s.JSON), opts...)
+}
+
+func (s signals) ours() sseview.Event {
+	return sseview.PatchSignals{ID: s.ID, Retry: s.Retry, OnlyIfMissing: s.OnlyIfMissing, Signals: json.RawMessage(s.JSON)}
+}
+
+func (s signals) valid() bool {
+	trimmed := strings.TrimLeft(s.JSON, " \t\n\r")
+	return json.Valid([]byte(s.JSON)) && strings.HasPrefix(trimmed, "{") && utf8.ValidString(s.JSON) &&
+		!strings.ContainsRune(s.JSON, '\r') && utf8.ValidString(s.ID) && !strings.ContainsAny(s.ID, "\r\n\x00") &&
+		s.Retry >= 0 && s.Retry%time.Millisecond == 0
+}
+
+var signalCases = map[string]signals{
+	"object":          {JSON: `{"count":1,"user":{"name":"ann"}}`},
+	"only if missing": {JSON: `{"a":null}`, OnlyIfMissing: true},
+	"indented":        {JSON: "{\n  \"a\": [\n    1,\n    2\n  ]\n}\n"},
+	"id and retry":    {JSON: `{}`, ID: "s-1", Retry: 300 * time.Millisecond},
+	"default retry":   {JSON: `{}`, Retry: time.Second},
+	"leading space":   {JSON: ` {"a":"é"}`},
+}
+
+func TestPatchSignalsMatchesTheSDK(t *testing.T) {
+	for name, s := range signalCases {
+		t.Run(name, func(t *testing.T) {
+			require.True(t, s.valid())
+			got, err := ourWire(t, s.ours())
+			require.NoError(t, err)
+			assert.Equal(t, sdkWire(t, s.sdk), asSDK(got))
+		})
+	}
+	t.Run("marshalled", func(t *testing.T) {
+		v := map[string]any{"count": 3, "html": "<b>&</b>", "list": []string{"a"}}
+		got, err := ourWire(t, sseview.PatchSignals{Signals: v, OnlyIfMissing: true})
+		require.NoError(t, err)
+		assert.Equal(t, sdkWire(t, func(sse *datastar.ServerSentEventGenerator) error {
+			return sse.MarshalAndPatchSignalsIfMissing(v)
+		}), asSDK(got))
+	})
+}
+
+func TestPatchSignalsWhereTheSDKInjects(t *testing.T) {
+	// JSON allows CR as whitespace; written raw it ends the data line.
+	in := signals{JSON: "{\r\"a\": 1,\r\"b\": 2}"}
+	sdk := sdkWire(t, in.sdk)
+	sdkEvents, _, _ := testutil.ParseString(sdk)
+	intendedEvent := testutil.Event{Type: "datastar-patch-signals", Data: "signals {\nsignals \"a\": 1,\nsignals \"b\": 2}"}
+	assert.NotEqual(t, []testutil.Event{intendedEvent}, sdkEvents, "datastar-go's bytes %q", sdk)
+
+	got, err := ourWire(t, in.ours())
+	require.NoError(t, err)
+	ours, _, _ := testutil.ParseString(got)
+	assert.Equal(t, []testutil.Event{intendedEvent}, ours)
+
+	_, err = ourWire(t, signals{JSON: `{"a":1}`, ID: "x\ny"}.ours())
+	assert.ErrorIs(t, err, sseview.ErrInvalidEvent, "a line break in an id is refused")
+}
+
+func FuzzPatchSignals(f *testing.F) {
+	for _, s := range signalCases {
+		f.Add(s.JSON, s.OnlyIfMissing, s.ID, int64(s.Retry/time.Millisecond))
+	}
+	f.Add("{\r}", false, "a\nb", int64(-5))
+	f.Add(`[1]`, true, "", int64(0))
+	f.Fuzz(func(t *testing.T, js string, onlyIfMissing bool, id string, retryMs int64) {
+		if retryMs > 1<<40 || retryMs < -1<<40 {
+			return
+		}
+		s := signals{JSON: js, OnlyIfMissing: onlyIfMissing, ID: id, Retry: time.Duration(retryMs) * time.Millisecond}
+		got, err := ourWire(t, s.ours())
+		if !s.valid() {
+			if err == nil && strings.ContainsRune(js, '\r') {
+				events, _, _ := testutil.ParseString(got)
+				if len(events) != 1 || events[0].Type != "datastar-patch-signals" {
+					t.Fatalf("%#v wrote %q, read as %#v", s, got, events)
+				}
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("refused valid input %#v: %v", s, err)
+		}
+		if sdk := sdkWire(t, s.sdk); asSDK(got) != sdk {
+			t.Fatalf("input %#v:\n sseview    %q\n datastar-go %q", s, got, sdk)
+		}
+	})
+}
+
+// script is one input to both libraries' execute-script call.
+type script struct {
+	Script     string
+	Keep       bool
+	Attributes []string
+	ID         string
+	Retry      time.Duration
+}
+
+func (s script) sdk(sse *datastar.ServerSentEventGenerator) error {
+	opts := []datastar.ExecuteScriptOption{datastar.WithExecuteScriptAutoRemove(!s.Keep),
+		datastar.WithExecuteScriptAttributes(s.Attributes...)}
+	if s.ID != "" {
+		opts = append(opts, datastar.WithExecuteScriptEventID(s.ID))
+	}
+	if s.Retry != 0 {
+		opts = append(opts, datastar.WithExecuteScriptRetryDuration(s.Retry))
+	}
+	return sse.ExecuteScript(s.Script, opts...)
+}
+
+func (s script) ours() sseview.Event {
+	return sseview.ExecuteScript{Script: s.Script, KeepScript: s.Keep, Attributes: s.Attributes, ID: s.ID, Retry: s.Retry}
+}
+
+func TestExecuteScriptMatchesTheSDK(t *testing.T) {
+	for name, s := range map[string]script{
+		"removed":         {Script: `console.log("hi")`},
+		"kept":            {Script: "x()", Keep: true},
+		"attributes":      {Script: "import('/m.js')", Attributes: []string{`type="module"`, `nonce="abc"`}},
+		"lines":           {Script: "let a = 1\nconsole.log(a)\n"},
+		"id, retry":       {Script: "y()", ID: "run-1", Retry: 5 * time.Second},
+		"default retry":   {Script: "y()", Retry: time.Second},
+		"speculationrule": {Script: `{"prefetch":[]}`, Keep: true, Attributes: []string{`type="speculationrules"`}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := ourWire(t, s.ours())
+			require.NoError(t, err)
+			assert.Equal(t, sdkWire(t, s.sdk), asSDK(got))
+		})
+	}
+	t.Run("console log", func(t *testing.T) {
+		got, err := ourWire(t, sseview.ExecuteScript{Script: `console.log("a\nb")`})
+		require.NoError(t, err)
+		assert.Equal(t, sdkWire(t, func(sse *datastar.ServerSentEventGenerator) error { return sse.ConsoleLog("a\nb") }),
+			asSDK(got))
+	})
+}

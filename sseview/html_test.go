@@ -1,0 +1,175 @@
+package sseview_test
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"io"
+	"iter"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/sseview"
+)
+
+var messageTmpl = template.Must(template.New("msg").Parse(
+	`<div class="msg" id="m-{{.ID}}"><b>{{.Author}}</b> {{.Text}}</div>`))
+
+type message struct {
+	ID     int
+	Author string
+	Text   string
+}
+
+// component has the shape of a templ component.
+type component struct{ title string }
+
+func (c component) Render(ctx context.Context, w io.Writer) error {
+	_, err := io.WriteString(w, "<h1 data-request=\""+template.HTMLEscapeString(middleware.GetReqID(ctx))+"\">"+
+		template.HTMLEscapeString(c.title)+"</h1>")
+	return err
+}
+
+func serveEvents(t *testing.T, h *sseview.Handler) *testutil.Stream {
+	t.Helper()
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.Recoverer)
+	r.Handle("/stream", h)
+	return testutil.Open(t, nil, testutil.Serve(t, r).URL+"/stream", nil)
+}
+
+func TestHTMLFragments(t *testing.T) {
+	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return seq(ctx,
+			sseview.HTML{Type: "message", ID: "1", Fragment: sseview.Template(messageTmpl, "",
+				message{ID: 7, Author: "ann", Text: "</div><script>alert(1)</script>"})},
+			sseview.HTML{Type: "title", Fragment: component{title: "Board & co"}},
+			sseview.HTML{Fragment: sseview.Markup("<ul>\n<li>one</li>\n</ul>\n")},
+			&sseview.HTML{Type: "named", Fragment: sseview.Template(messageTmpl, "msg", message{ID: 8})},
+		)
+	})
+	s := serveEvents(t, &sseview.Handler{View: view})
+
+	assert.Equal(t, testutil.Event{Type: "message", LastEventID: "1",
+		Data: `<div class="msg" id="m-7"><b>ann</b> &lt;/div&gt;&lt;script&gt;alert(1)&lt;/script&gt;</div>`}, s.Next(wait))
+	title := s.Next(wait)
+	assert.Regexp(t, `^<h1 data-request="[^"]+/[^"]+-\d+">Board &amp; co</h1>$`, title.Data,
+		"a component renders with the request's context")
+	assert.Equal(t, testutil.Event{Type: "message", LastEventID: "1", Data: "<ul>\n<li>one</li>\n</ul>\n"}, s.Next(wait))
+	assert.Equal(t, testutil.Event{Type: "named", LastEventID: "1",
+		Data: `<div class="msg" id="m-8"><b></b> </div>`}, s.Next(wait))
+}
+
+// A CR in HTML, which html/template leaves alone in text and attributes,
+// must not end a data line: written raw, the client would read what
+// follows it as a field of its own.
+func TestHTMLWithCRInjectsNoField(t *testing.T) {
+	crText := "x\rdata: injected\revent: evil\r\rid: 666"
+	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return seq(ctx,
+			sseview.HTML{Type: "message", Fragment: sseview.Template(messageTmpl, "", message{ID: 1, Text: crText})},
+			sseview.HTML{Type: "pre", Fragment: sseview.Markup("<pre>a\r\nb\rc\nd</pre><textarea>\r\nx</textarea>")},
+		)
+	})
+	s := serveEvents(t, &sseview.Handler{View: view})
+
+	// HTML parsing turns CR and CRLF into LF before it builds the DOM, so
+	// the fragment the client gets, with LF in their place, is the same DOM.
+	assert.Equal(t, testutil.Event{Type: "message",
+		Data: `<div class="msg" id="m-1"><b></b> x` + "\ndata: injected\nevent: evil\n\nid: 666</div>"}, s.Next(wait))
+	assert.Equal(t, testutil.Event{Type: "pre", Data: "<pre>a\nb\nc\nd</pre><textarea>\nx</textarea>"}, s.Next(wait))
+}
+
+func TestHTMLWireForm(t *testing.T) {
+	rec := httptest.NewRecorder()
+	h := &sseview.Handler{View: finite(sseview.HTML{Type: "t", ID: "9", Fragment: sseview.Markup("<p>a\r\nb\rc</p>\n")})}
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, "event: t\nid: 9\ndata: <p>a\ndata: b\ndata: c</p>\ndata: \n\n", rec.Body.String())
+
+	enc, err := sseview.Encode(sseview.HTML{Type: "t", ID: "9", Fragment: sseview.Markup("<p>a\r\nb\rc</p>\n")})
+	require.NoError(t, err)
+	rec = httptest.NewRecorder()
+	(&sseview.Handler{View: finite(enc)}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, "event: t\nid: 9\ndata: <p>a\ndata: b\ndata: c</p>\ndata: \n\n", rec.Body.String(),
+		"Encode writes the same bytes as the stream")
+}
+
+// failing writes half a fragment, then fails.
+type failing struct{}
+
+func (failing) Render(_ context.Context, w io.Writer) error {
+	if _, err := io.WriteString(w, "<div>half"); err != nil {
+		return err
+	}
+	return errors.New("template broke")
+}
+
+func TestHTMLRenderErrorEndsTheStream(t *testing.T) {
+	broken := template.Must(template.New("b").Parse(`<p>{{.Missing.Field}}</p>`))
+	tests := []struct {
+		name   string
+		ev     sseview.Event
+		logged string
+	}{
+		{"renderer", sseview.HTML{Fragment: failing{}}, "template broke"},
+		{"template", sseview.HTML{Fragment: sseview.Template(broken, "", struct{}{})}, "Missing"},
+		{"unknown template name", sseview.HTML{Fragment: sseview.Template(messageTmpl, "nope", nil)}, "nope"},
+		{"nil fragment", sseview.HTML{}, "no fragment"},
+		{"nil template", sseview.HTML{Fragment: sseview.Template(nil, "", nil)}, "nil template"},
+		{"invalid UTF-8", sseview.HTML{Fragment: sseview.Markup("<p>\xff</p>")}, "UTF-8"},
+		{"CR in the id", sseview.HTML{ID: "a\rb", Fragment: sseview.Markup("<p></p>")}, "id contains"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := newLogRecorder()
+			h := &sseview.Handler{View: finite(sseview.Text{Data: "before"}, tt.ev, sseview.Text{Data: "never"}),
+				Logger:     logs.logger(),
+				ErrorEvent: func(error) sseview.Event { return sseview.Text{Type: "error", Data: "sorry"} }}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+			assert.Equal(t, "data: before\n\nevent: error\ndata: sorry\n\n", rec.Body.String(),
+				"nothing of the failed fragment is written")
+			assert.Contains(t, logs.String(), "sseview: stream failed")
+			assert.Contains(t, logs.String(), tt.logged)
+		})
+	}
+	_, err := sseview.Encode(sseview.HTML{Fragment: failing{}})
+	assert.ErrorIs(t, err, sseview.ErrInvalidEvent)
+}
+
+func TestHTMLThroughTheBroker(t *testing.T) {
+	broker := &sseview.MemoryBroker{}
+	view := viewFunc(func(ctx context.Context, r *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return broker.Subscribe(ctx, "board", sseview.LastEventID(r))
+	})
+	s1 := serveEvents(t, &sseview.Handler{View: view})
+	s2 := serveEvents(t, &sseview.Handler{View: view})
+	pollUntil(t, "both subscriptions", func() bool { return broker.SubscriberCount("board") == 2 })
+
+	frag := &counting{Renderer: sseview.Template(messageTmpl, "", message{ID: 3, Author: "bo", Text: "hi\r\nthere"})}
+	id, err := broker.Publish(t.Context(), "board", sseview.HTML{Type: "message", Fragment: frag})
+	require.NoError(t, err)
+	want := testutil.Event{Type: "message", LastEventID: id, Data: `<div class="msg" id="m-3"><b>bo</b> hi` + "\nthere</div>"}
+	assert.Equal(t, want, s1.Next(wait))
+	assert.Equal(t, want, s2.Next(wait))
+	assert.Equal(t, int32(1), frag.renders.Load(), "a published fragment is rendered and encoded once for all")
+}
+
+// counting counts the renders of the Renderer it wraps.
+type counting struct {
+	sseview.Renderer
+	renders atomic.Int32
+}
+
+func (c *counting) Render(ctx context.Context, w io.Writer) error {
+	c.renders.Add(1)
+	return c.Renderer.Render(ctx, w)
+}

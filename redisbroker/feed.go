@@ -24,7 +24,7 @@ const (
 // once and handed to every local subscriber.
 type feed struct {
 	key   string
-	ids   string // idPrefix(key)
+	ids   string        // idPrefix(key)
 	ready chan struct{} // closed once started; err and fan are set before
 	err   error
 	fan   *fanout

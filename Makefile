@@ -1,7 +1,7 @@
 # Every target is what CI runs (see .ci/run). Each Go module of the repo is
 # listed in MODULES; the core module is ".".
 GO ?= go
-MODULES := . natsbroker examples/weather bench
+MODULES := . natsbroker redisbroker examples/weather bench
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: run test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e

@@ -322,15 +322,15 @@ func (b *Broker) Close() error {
 	}
 	b.closed = true
 	close(b.closing)
-	feeds := make([]*feed, 0, len(b.feeds))
+	fans := make([]*fanout, 0, len(b.feeds))
 	for _, f := range b.feeds {
-		feeds = append(feeds, f)
+		if f.fan != nil { // nil while starting: its start fails with ErrClosed
+			fans = append(fans, f.fan)
+		}
 	}
 	b.mu.Unlock()
-	for _, f := range feeds {
-		if f.fan != nil {
-			f.fan.fail(ErrClosed)
-		}
+	for _, f := range fans {
+		f.fail(ErrClosed)
 	}
 	b.cancel()
 	// Closing the live client ends the XREADs blocked on its connections.

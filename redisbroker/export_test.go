@@ -4,14 +4,17 @@ package redisbroker
 // topic's live feed, and whether the feed exists at all.
 func (b *Broker) Subscribers(topic string) (n int, feed bool) {
 	b.mu.Lock()
-	f := b.feeds[b.prefix+"{"+topic+"}"]
+	var fan *fanout
+	if f := b.feeds[b.prefix+"{"+topic+"}"]; f != nil {
+		fan = f.fan
+	}
 	b.mu.Unlock()
-	if f == nil || f.fan == nil {
+	if fan == nil {
 		return 0, false
 	}
-	f.fan.mu.Lock()
-	defer f.fan.mu.Unlock()
-	return len(f.fan.subs), true
+	fan.mu.Lock()
+	defer fan.mu.Unlock()
+	return len(fan.subs), true
 }
 
 // Feeds returns how many live feeds this instance runs.

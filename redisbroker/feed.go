@@ -27,7 +27,7 @@ type feed struct {
 	ids   string        // idPrefix(key)
 	ready chan struct{} // closed once started; err and fan are set before
 	err   error
-	fan   *fanout
+	fan   *fanout // set under Broker.mu
 	users int // guarded by Broker.mu
 }
 
@@ -101,12 +101,12 @@ func (b *Broker) start(ctx context.Context, f *feed) error {
 	if err != nil {
 		return err
 	}
-	f.fan = newFanout(last, b.queue)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return ErrClosed
 	}
+	f.fan = newFanout(last, b.queue)
 	b.readers.Add(1)
 	go b.read(f)
 	return nil

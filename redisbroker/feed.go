@@ -28,7 +28,7 @@ type feed struct {
 	ready chan struct{} // closed once started; err and fan are set before
 	err   error
 	fan   *fanout // set under Broker.mu
-	users int // guarded by Broker.mu
+	users int     // guarded by Broker.mu
 }
 
 // acquire returns the running feed of key, starting it if this is its

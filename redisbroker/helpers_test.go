@@ -186,12 +186,3 @@ func follow(ctx context.Context, b sseview.Broker, topic, lastEventID, last stri
 		}
 	}
 }
-
-func receive(t *testing.T, c <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-c:
-	case <-time.After(wait):
-		t.Fatalf("no %s in %v", what, wait)
-	}
-}

@@ -41,7 +41,7 @@ func startInstance(t *testing.T, srv *redistest.Server) *instance {
 	t.Helper()
 	b := newBroker(t, srv, redisbroker.Config{Timeout: outageTimeout})
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, middleware.Logger, middleware.Recoverer)
+	r.Use(middleware.RequestID, middleware.CleanPath, middleware.Logger, middleware.Recoverer)
 	r.Get("/rooms/{room}", sseview.AsView(room{broker: b}))
 	return &instance{broker: b, url: testutil.Serve(t, r).URL}
 }
@@ -188,7 +188,7 @@ func TestHistoryEvictionSendsReset(t *testing.T) {
 	srv := redistest.Start(t)
 	small := newBroker(t, srv, redisbroker.Config{MaxEvents: 2})
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, middleware.Logger, middleware.Recoverer)
+	r.Use(middleware.RequestID, middleware.CleanPath, middleware.Logger, middleware.Recoverer)
 	r.Get("/rooms/{room}", sseview.AsView(room{broker: small}))
 	url := testutil.Serve(t, r).URL
 

@@ -59,10 +59,10 @@
 // Timeout (2 s by default; at once when Redis refuses connections) with an
 // error wrapping [ErrNotConnected]; so does a subscription that needs Redis
 // to start: the first on a topic on this instance, or one resuming from a
-// Last-Event-ID. The live readers retry with backoff (20 ms doubling to
-// 1 s) and, once Redis answers, read on after the last entry they
-// delivered, so subscribers get every event published since, in order,
-// without a duplicate. The history survives a restart of Redis as far as
+// Last-Event-ID. The live readers of all topics wait for one probe, which
+// pings Redis with backoff (20 ms doubling to 1 s); once Redis answers they
+// read on after the last entry they delivered, so subscribers get every
+// event published since, in order, without a duplicate. The history survives a restart of Redis as far as
 // Redis's own persistence keeps it: run it with the append-only file on
 // (appendonly yes; appendfsync everysec loses at most the last second of a
 // crash, always loses nothing). A Redis that restarts empty makes every
@@ -194,6 +194,7 @@ type Broker struct {
 	feeds   map[string]*feed // by stream key; a feed exists while it has users
 	closed  bool
 	closing chan struct{}
+	back    chan struct{} // while Redis is lost: closed by the probe once it answers
 }
 
 var _ sseview.Broker = (*Broker)(nil)
@@ -215,8 +216,10 @@ func Open(ctx context.Context, url string, cfg Config) (*Broker, error) {
 // a copy of opts: one for publishing and catching up, with opts' pool, and
 // one for the live readers, which hold a connection each. It never retries
 // a command (opts.MaxRetries is ignored), because a retried XADD could
-// store an event twice, and it honours context deadlines. New checks that
-// Redis answers and is 7.0 or later.
+// store an event twice; it dials once per attempt (opts.DialerRetries is
+// ignored), so that a Redis that refuses connections fails a call at once;
+// and it honours context deadlines. New checks that Redis answers and is
+// 7.0 or later.
 func New(ctx context.Context, opts *redis.Options, cfg Config) (*Broker, error) {
 	if opts == nil {
 		return nil, errors.New("redisbroker: nil redis.Options")
@@ -271,6 +274,9 @@ func New(ctx context.Context, opts *redis.Options, cfg Config) (*Broker, error) 
 
 	own := *opts
 	own.MaxRetries = -1
+	// One dial per call: a refused connection fails Publish at once, and
+	// the live readers have a backoff of their own.
+	own.DialerRetries = 1
 	own.ContextTimeoutEnabled = true
 	b.rdb = redis.NewClient(&own)
 	live := own

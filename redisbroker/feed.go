@@ -126,17 +126,12 @@ func (b *Broker) stopIfIdle(f *feed) bool {
 	return true
 }
 
-// read is the feed's reader goroutine. While Redis is unreachable it
-// retries with backoff from the last entry it delivered; subscribers just
-// wait.
+// read is the feed's reader goroutine. While Redis is unreachable it waits
+// for the broker's probe, then reads on after the last entry it delivered;
+// subscribers just wait.
 func (b *Broker) read(f *feed) {
 	defer b.readers.Done()
 	pos := f.fan.position()
-	backoff := minBackoff
-	failing := false
-	timer := time.NewTimer(0)
-	<-timer.C
-	defer timer.Stop()
 	for !b.stopIfIdle(f) {
 		res, err := b.live.XRead(b.ctx, &redis.XReadArgs{
 			Streams: []string{f.key, pos.String()},
@@ -144,25 +139,10 @@ func (b *Broker) read(f *feed) {
 			Block:   liveBlock,
 		}).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
-			if b.ctx.Err() != nil {
+			if b.ctx.Err() != nil || !b.waitForRedis(err) {
 				return
 			}
-			if !failing {
-				b.logger.Warn("redisbroker: the live feed lost Redis; retrying", "key", f.key, "err", err)
-				failing = true
-			}
-			timer.Reset(backoff)
-			select {
-			case <-timer.C:
-			case <-b.closing:
-				return
-			}
-			backoff = min(2*backoff, maxBackoff)
 			continue
-		}
-		if failing {
-			b.logger.Info("redisbroker: the live feed reaches Redis again", "key", f.key, "after", pos.eventID(f.ids))
-			failing, backoff = false, minBackoff
 		}
 		for _, st := range res {
 			for _, m := range st.Messages {
@@ -179,5 +159,59 @@ func (b *Broker) read(f *feed) {
 				pos = id
 			}
 		}
+	}
+}
+
+// waitForRedis is called by a live reader whose XREAD failed with err. It
+// waits until Redis answers again and reports true, or reports false once
+// the broker is closed. The readers of every topic wait for one probe, so
+// an outage costs one dial at a time (and one warning), not one per topic.
+func (b *Broker) waitForRedis(err error) bool {
+	b.mu.Lock()
+	back := b.back
+	if back == nil && !b.closed {
+		back = make(chan struct{})
+		b.back = back
+		b.logger.Warn("redisbroker: lost Redis; the live feeds wait for it", "err", err)
+		// The caller is a running reader, so the group is not at zero.
+		b.readers.Add(1)
+		go b.probe(back)
+	}
+	b.mu.Unlock()
+	if back == nil {
+		return false
+	}
+	select {
+	case <-back:
+		return true
+	case <-b.closing:
+		return false
+	}
+}
+
+// probe pings Redis with backoff until it answers, then closes back.
+func (b *Broker) probe(back chan struct{}) {
+	defer b.readers.Done()
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for backoff := minBackoff; ; backoff = min(2*backoff, maxBackoff) {
+		select {
+		case <-timer.C:
+		case <-b.closing:
+			return
+		}
+		ctx, cancel := context.WithTimeout(b.ctx, b.timeout)
+		err := b.live.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			b.mu.Lock()
+			b.back = nil
+			b.mu.Unlock()
+			close(back)
+			b.logger.Info("redisbroker: Redis answers again; the live feeds read on", "after", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		timer.Reset(backoff)
 	}
 }

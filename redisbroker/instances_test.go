@@ -3,6 +3,7 @@ package redisbroker_test
 import (
 	"context"
 	"iter"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"testing"
@@ -35,7 +36,7 @@ type instance struct {
 
 // outageTimeout is the instances' Config.Timeout: how long a Publish
 // waits for a Redis that does not answer.
-const outageTimeout = 300 * time.Millisecond
+const outageTimeout = time.Second
 
 func startInstance(t *testing.T, srv *redistest.Server) *instance {
 	t.Helper()
@@ -129,12 +130,16 @@ func TestRedisOutages(t *testing.T) {
 	expect(t, onA, before)
 	expect(t, onB, before)
 
-	failsFast := func(t *testing.T, ev sseview.Event) {
+	failsFast := func(t *testing.T, ev sseview.Event, refused bool) {
 		t.Helper()
 		start := time.Now()
 		_, err := a.broker.Publish(t.Context(), "room.1", ev)
+		took := time.Since(start)
 		require.ErrorIs(t, err, redisbroker.ErrNotConnected, "publishing while Redis is down fails rather than hangs")
-		assert.Less(t, time.Since(start), outageTimeout+time.Second, "it fails within the Timeout")
+		assert.Less(t, took, outageTimeout+time.Second, "it fails within the Timeout")
+		if refused {
+			assert.Less(t, took, outageTimeout/5, "with nothing listening it fails at once")
+		}
 		// A subscription that needs Redis to start fails too.
 		for _, last := range []string{"", before} {
 			for ev, err := range a.broker.Subscribe(t.Context(), "room.new"+strconv.Itoa(len(last)), last) {
@@ -147,17 +152,18 @@ func TestRedisOutages(t *testing.T) {
 	for _, outage := range []struct {
 		name       string
 		down, back func()
+		refused    bool // connections are refused while it is down
 	}{
-		{"SIGSTOP", srv.Pause, srv.Resume},
-		{"kill -9", srv.Kill, srv.Up},
-		{"SIGTERM", srv.Stop, srv.Up},
+		{"SIGSTOP", srv.Pause, srv.Resume, false},
+		{"kill -9", srv.Kill, srv.Up, true},
+		{"SIGTERM", srv.Stop, srv.Up, true},
 	} {
 		t.Run(outage.name, func(t *testing.T) {
 			outage.down()
 			// A Keyed event may or may not be stored when its Publish
 			// fails; retrying it once Redis is back stores it once.
 			keyed := sseview.Keyed{Key: "during " + outage.name, Event: sseview.Text{Type: "msg", Data: "keyed"}}
-			failsFast(t, keyed)
+			failsFast(t, keyed, outage.refused)
 			outage.back()
 			id, err := b.broker.Publish(t.Context(), "room.1", keyed)
 			require.NoError(t, err)
@@ -205,4 +211,28 @@ func TestHistoryEvictionSendsReset(t *testing.T) {
 	live, err := small.Publish(t.Context(), "room.1", sseview.Text{Type: "msg", Data: "live"})
 	require.NoError(t, err)
 	expect(t, c, live)
+}
+
+// TestOutageIsProbedOnce checks that the live readers of many topics wait
+// for one probe of Redis while it is down, rather than each redialling it
+// (and logging it) on its own, and all read on once it is back.
+func TestOutageIsProbedOnce(t *testing.T) {
+	const topics = 20
+	srv := redistest.Start(t)
+	logs := newLogCounter()
+	b := newBroker(t, srv, redisbroker.Config{Logger: slog.New(logs)})
+	subs := make([]*sub, topics)
+	for i := range subs {
+		topic := "t" + strconv.Itoa(i)
+		subs[i] = subscribe(t, b, topic, publish(t, b, topic, "marker"))
+		id := publish(t, b, topic, "before")
+		require.Equal(t, id, subs[i].next().ID)
+	}
+	srv.Kill()
+	srv.Up()
+	for i, s := range subs {
+		id := publish(t, b, "t"+strconv.Itoa(i), "after")
+		assert.Equal(t, id, s.next().ID)
+	}
+	assert.Equal(t, 1, logs.count(slog.LevelWarn), "one warning for the outage, not one per topic")
 }

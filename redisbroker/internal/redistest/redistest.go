@@ -33,14 +33,18 @@ type Server struct {
 	port int
 	dir  string
 
+	args []string // extra redis-server arguments
+
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	exit chan struct{} // closed when cmd has exited and its output is read
 }
 
 // Start starts redis-server with the append-only file on and fsynced at
-// every write, so that a kill -9 loses nothing, and no RDB snapshots.
-func Start(t testing.TB) *Server {
+// every write, so that a kill -9 loses nothing, and no RDB snapshots. args
+// are more redis-server arguments, which override those
+// ("--appendfsync", "everysec").
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -50,7 +54,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(msg)
 	}
-	s := &Server{t: t, bin: bin, port: freePort(t), dir: t.TempDir()}
+	s := &Server{t: t, bin: bin, port: freePort(t), dir: t.TempDir(), args: args}
 	s.Up()
 	t.Cleanup(s.Kill)
 	return s
@@ -83,10 +87,12 @@ func (s *Server) Up() {
 	if s.cmd != nil {
 		return
 	}
-	cmd := exec.Command(s.bin,
+	args := append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
 		"--appendonly", "yes", "--appendfsync", "always", "--save", "",
-		"--daemonize", "no", "--protected-mode", "no", "--logfile", "", "--loglevel", "notice")
+		"--daemonize", "no", "--protected-mode", "no", "--logfile", "", "--loglevel", "notice",
+	}, s.args...)
+	cmd := exec.Command(s.bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		s.t.Fatalf("redistest: %v", err)

@@ -33,6 +33,7 @@ bench: bench-go bench-harness
 bench-go:
 	$(GO) test ./sseview -run '^$$' -bench . -benchmem
 	cd natsbroker && $(GO) test . -run '^$$' -bench .
+	cd redisbroker && $(GO) test . -run '^$$' -bench .
 
 ## loadtest: loopback fan-out load test: 1,000 real SSE clients, 100 events/s for 10 s, per broker
 loadtest:

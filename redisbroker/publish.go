@@ -57,6 +57,9 @@ func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (st
 	if err != nil {
 		return "", b.wrap(ctx, "publish to "+topic, err)
 	}
+	if len(res) != 2 {
+		return "", fmt.Errorf("redisbroker: publish to %s: unexpected answer", topic)
+	}
 	raw, _ := res[0].(string)
 	id, err := parseStreamID(raw)
 	if err != nil {

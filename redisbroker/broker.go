@@ -8,8 +8,8 @@
 // an event is an entry whose fields are its data, its type and its retry
 // (see below), and its id is the entry's id after a prefix that is a hash of
 // the key, written so that a topic's ids sort as strings (shorter first,
-// then bytewise): "3w5e11264sgsf.1733040000000-00000000000000000003" is
-// entry 1733040000000-3 of its topic.
+// then bytewise): "8x32mk42b0uk.1733040000000-00000000000000000003" is
+// entry 1733040000000-3 of room.42.
 // Each instance runs one live reader per topic that has local subscribers,
 // an XREAD BLOCK after the last entry it delivered, and fans each entry out
 // to them, decoded and encoded once; a thousand subscribers to one topic
@@ -37,8 +37,9 @@
 // first removes what has aged out since the last publish. A topic's stream
 // key expires MaxAge after its last event, so topics used once do not pile
 // up in Redis. Resuming after an id whose successors are no longer all kept,
-// an id from the future, a malformed id, or any id on a topic whose stream
-// has expired or was deleted starts with a reset event, never a silent gap.
+// an id from the future, a malformed id, or an id from before the topic's
+// stream expired or was deleted starts with a reset event, never a silent
+// gap.
 // A reset may be conservative: resuming after the newest event removed
 // resets, as with the NATS broker. Deleting single entries by hand (XDEL) or
 // trimming a stream by hand is not detected: leave the trimming to the
@@ -190,6 +191,8 @@ type Broker struct {
 	ctx     context.Context // the live readers'; cancelled by Close
 	cancel  context.CancelFunc
 
+	// mu guards feeds, closed, back, and each feed's users and fan. It is
+	// never held while taking a fanout's lock.
 	mu      sync.Mutex
 	feeds   map[string]*feed // by stream key; a feed exists while it has users
 	closed  bool

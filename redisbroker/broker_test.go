@@ -48,6 +48,8 @@ func TestIDsAreTheEntryIDs(t *testing.T) {
 	// An id of one topic is not an id of another.
 	_, ok := b.EntryID("b", ids[0])
 	assert.False(t, ok)
+	// The package doc's example.
+	assert.Equal(t, "8x32mk42b0uk.1733040000000-00000000000000000003", b.EventID("room.42", "1733040000000-3"))
 }
 
 func TestEventFieldsTravelExactly(t *testing.T) {

@@ -28,7 +28,7 @@ func (a streamID) String() string {
 }
 
 // eventID returns the id a client sees, after the topic's idPrefix:
-// "3w5e11264sgsf.1733040000000-00000000000000000003".
+// "8x32mk42b0uk.1733040000000-00000000000000000003".
 func (a streamID) eventID(prefix string) string {
 	seq := strconv.FormatUint(a.seq, 10)
 	return prefix + strconv.FormatUint(a.ms, 10) + "-" + strings.Repeat("0", seqDigits-len(seq)) + seq

@@ -86,6 +86,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -202,13 +203,18 @@ type Broker struct {
 
 var _ sseview.Broker = (*Broker)(nil)
 
-// Open connects to the Redis at url ("redis://host:port/db", with a
+// Open connects to the Redis at rawURL ("redis://host:port/db", with a
 // password as "redis://:password@host:port/db", "rediss://" for TLS; see
 // redis.ParseURL) and returns a broker on it. Close the broker to close its
 // connections.
-func Open(ctx context.Context, url string, cfg Config) (*Broker, error) {
-	opts, err := redis.ParseURL(url)
+func Open(ctx context.Context, rawURL string, cfg Config) (*Broker, error) {
+	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
+		// url.Error quotes the whole URL, password and all.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		return nil, fmt.Errorf("redisbroker: Redis URL: %w", err)
 	}
 	return New(ctx, opts, cfg)

@@ -477,7 +477,11 @@ func TestOpenValidates(t *testing.T) {
 		_, err := redisbroker.Open(t.Context(), url, redisbroker.Config{})
 		assert.ErrorContains(t, err, "redisbroker: Redis URL", name)
 	}
-	_, err := redisbroker.Open(t.Context(), srv.URL(), redisbroker.Config{KeyPrefix: "a{b"})
+	// A URL that does not parse is not echoed: it may hold a password.
+	_, err := redisbroker.Open(t.Context(), "redis://:s3cret@127.0.0.1:port/0", redisbroker.Config{})
+	require.ErrorContains(t, err, "redisbroker: Redis URL")
+	assert.NotContains(t, err.Error(), "s3cret")
+	_, err = redisbroker.Open(t.Context(), srv.URL(), redisbroker.Config{KeyPrefix: "a{b"})
 	assert.ErrorContains(t, err, "redisbroker: Config.KeyPrefix")
 	_, err = redisbroker.New(t.Context(), nil, redisbroker.Config{})
 	assert.ErrorContains(t, err, "redisbroker: ")

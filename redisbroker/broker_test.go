@@ -499,3 +499,110 @@ func TestOpenValidates(t *testing.T) {
 	_, err = redisbroker.Open(ctx, srv.URL(), redisbroker.Config{})
 	assert.True(t, errors.Is(err, context.Canceled), "%v", err)
 }
+
+func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
+	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
+	publish(t, b, "live", "before")
+	s := subscribe(t, b, "live", "")
+	// The subscription joins the feed at some point while events are being
+	// published; from the first event it gets, it must get every later one.
+	stop := make(chan struct{})
+	published := make(chan string, 1000)
+	go func() {
+		defer close(published)
+		for i := range 1000 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id, err := b.Publish(t.Context(), "live", sseview.Text{Data: strconv.Itoa(i)})
+			if !assert.NoError(t, err) {
+				return
+			}
+			published <- id
+		}
+	}()
+	first := s.next()
+	close(stop)
+	var ids []string
+	for id := range published {
+		ids = append(ids, id)
+	}
+	i := 0
+	for i < len(ids) && ids[i] != first.ID {
+		i++
+	}
+	require.Less(t, i, len(ids), "the first event received was published")
+	for _, id := range ids[i+1:] {
+		assert.Equal(t, id, s.next().ID)
+	}
+}
+
+// TestResumeOnAnotherInstanceWhilePublishing is TestResumeWhilePublishing
+// with the publisher on one instance and the resuming subscribers on
+// another, whose live reader and catch-ups race with it through Redis.
+func TestResumeOnAnotherInstanceWhilePublishing(t *testing.T) {
+	const total, starts = 600, 6
+	srv := redistest.Start(t)
+	pub := newBroker(t, srv, redisbroker.Config{MaxEvents: 2 * total})
+	subs := newBroker(t, srv, redisbroker.Config{QueueLen: 32, MaxEvents: 2 * total})
+	ids := make(chan string, total)
+	go func() {
+		defer close(ids)
+		for i := range total {
+			id, err := pub.Publish(t.Context(), "busy", sseview.Text{Type: "t", Data: strconv.Itoa(i)})
+			if !assert.NoError(t, err) {
+				return
+			}
+			ids <- id
+		}
+	}()
+	type result struct {
+		from int
+		got  []string
+		err  error
+	}
+	results := make(chan result, starts)
+	var published []string
+	for id := range ids {
+		published = append(published, id)
+		if n := len(published); n%(total/starts) == 1 {
+			go func() {
+				got, err := follow(t.Context(), subs, "busy", id, strconv.Itoa(total-1))
+				results <- result{n - 1, got, err}
+			}()
+		}
+	}
+	require.Len(t, published, total)
+	for range starts {
+		select {
+		case r := <-results:
+			require.NoError(t, r.err, "subscriber from event %d", r.from)
+			assert.Equal(t, published[r.from+1:], r.got, "subscriber from event %d", r.from)
+		case <-time.After(wait):
+			t.Fatal("a subscriber did not get to the last event")
+		}
+	}
+}
+
+func TestLiveReaderStopsWhenTheLastSubscriberLeaves(t *testing.T) {
+	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
+	s := subscribe(t, b, "brief", publish(t, b, "brief", "marker"))
+	id := publish(t, b, "brief", "x")
+	require.Equal(t, id, s.next().ID)
+	require.Equal(t, 1, b.Feeds())
+	s.stop()
+	// The reader notices when its XREAD returns, within its block time.
+	deadline := time.Now().Add(wait)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for b.Feeds() > 0 {
+		require.True(t, time.Now().Before(deadline), "the feed of a topic nobody subscribes to still runs after %v", wait)
+		<-tick.C
+	}
+	// A new subscriber starts it again.
+	again := subscribe(t, b, "brief", id)
+	id = publish(t, b, "brief", "y")
+	assert.Equal(t, id, again.next().ID)
+}

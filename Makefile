@@ -1,7 +1,7 @@
 # Every target is what CI runs (see .ci/run). Each Go module of the repo is
 # listed in MODULES; the core module is ".".
 GO ?= go
-MODULES := . natsbroker examples/weather examples/board bench internal/datastarcompat
+MODULES := . natsbroker redisbroker examples/weather examples/board bench internal/datastarcompat
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: run run-board test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e
@@ -38,6 +38,7 @@ bench: bench-go bench-harness
 bench-go:
 	$(GO) test ./sseview -run '^$$' -bench . -benchmem
 	cd natsbroker && $(GO) test . -run '^$$' -bench .
+	cd redisbroker && $(GO) test . -run '^$$' -bench .
 
 ## loadtest: loopback fan-out load test: 1,000 real SSE clients, 100 events/s for 10 s, per broker
 loadtest:

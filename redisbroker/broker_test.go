@@ -1,0 +1,608 @@
+package redisbroker_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sseview/sseview/redisbroker"
+	"github.com/sseview/sseview/redisbroker/internal/redistest"
+	"github.com/sseview/sseview/sseview"
+)
+
+func TestIDsAreTheEntryIDs(t *testing.T) {
+	srv := redistest.Start(t)
+	b := newBroker(t, srv, redisbroker.Config{})
+	rdb := client(t, srv)
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, publish(t, b, "a", strconv.Itoa(i)))
+	}
+	entries, err := rdb.XRange(t.Context(), "sseview:{a}", "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, entries, 5)
+	for i, e := range entries {
+		entryID, ok := b.EntryID("a", ids[i])
+		require.True(t, ok, "id %q", ids[i])
+		assert.Equal(t, e.ID, entryID)
+		assert.Equal(t, map[string]any{"data": strconv.Itoa(i), "type": "t"}, e.Values)
+		prefix, rest, _ := strings.Cut(ids[i], ".")
+		assert.Regexp(t, `^[0-9a-z]+$`, prefix)
+		assert.Regexp(t, `^[1-9][0-9]*-[0-9]{20}$`, rest)
+	}
+	// Within one millisecond Redis counts the sequence up: "5-10" must come
+	// after "5-9" as a string too, and "6-0" after "5-10".
+	for _, c := range []struct{ before, after string }{{"5-9", "5-10"}, {"5-10", "6-0"}, {"99-5", "100-0"}} {
+		x, y := b.EventID("a", c.before), b.EventID("a", c.after)
+		assert.True(t, len(x) < len(y) || len(x) == len(y) && x < y, "%s before %s", x, y)
+	}
+	// An id of one topic is not an id of another.
+	_, ok := b.EntryID("b", ids[0])
+	assert.False(t, ok)
+	// The package doc's example.
+	assert.Equal(t, "8x32mk42b0uk.1733040000000-00000000000000000003", b.EventID("room.42", "1733040000000-3"))
+}
+
+func TestEventFieldsTravelExactly(t *testing.T) {
+	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
+	cases := []sseview.Text{
+		{Data: "plain message"},
+		{Type: "weather", Data: `{"t":21.5}`},
+		{Type: " padded type ", Data: " padded data "},
+		{Type: `"quoted"`, Data: "line 1\nline 2\n"},
+		{Type: "ünïcode ☂", Data: "ünïcode"},
+		{Type: "tab\there", Data: ""},
+		{Type: "r", Data: "x", Retry: 1500 * time.Millisecond},
+		{Data: "nul\x00inside"},
+		{Data: strings.Repeat("big ", 64<<10)},
+	}
+	marker := publish(t, b, "fields", "marker")
+	s := subscribe(t, b, "fields", marker)
+	for _, want := range cases {
+		id, err := b.Publish(t.Context(), "fields", sseview.Text{Type: want.Type, Data: want.Data, Retry: want.Retry, ID: "ignored"})
+		require.NoError(t, err)
+		want.ID = id
+		assert.Equal(t, want, s.next())
+	}
+	// The catch-up reads the same fields from the history.
+	again := subscribe(t, b, "fields", marker)
+	for _, want := range cases {
+		got := again.next()
+		got.ID = ""
+		assert.Equal(t, want, got)
+	}
+}
+
+func TestForeignEntriesAreEvents(t *testing.T) {
+	srv := redistest.Start(t)
+	logs := newLogCounter()
+	b := newBroker(t, srv, redisbroker.Config{Logger: slog.New(logs)})
+	rdb := client(t, srv)
+	marker := publish(t, b, "ops", "marker")
+	s := subscribe(t, b, "ops", marker)
+
+	// What `redis-cli XADD 'sseview:{ops}' '*' data hello` does.
+	add := func(values ...any) string {
+		id, err := rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: "sseview:{ops}", Values: values}).Result()
+		require.NoError(t, err)
+		return b.EventID("ops", id)
+	}
+	id := add("data", "hello")
+	assert.Equal(t, sseview.Text{ID: id, Data: "hello"}, s.next())
+	id = add("type", "alert", "retry", "250", "data", "x")
+	assert.Equal(t, sseview.Text{ID: id, Type: "alert", Data: "x", Retry: 250 * time.Millisecond}, s.next())
+
+	// Not events: logged and skipped, the next one arrives.
+	add("data", "\xff")
+	add("retry", "soon")
+	add("colour", "red")
+	after := publish(t, b, "ops", "after")
+	assert.Equal(t, after, s.next().ID)
+	assert.Equal(t, 3, logs.count(slog.LevelError), "each skipped entry is logged")
+	// A catch-up over the same entries skips them too.
+	again := subscribe(t, b, "ops", marker)
+	assert.Equal(t, "hello", again.next().Data)
+	assert.Equal(t, "x", again.next().Data)
+	assert.Equal(t, after, again.next().ID)
+	assert.Equal(t, 6, logs.count(slog.LevelError))
+}
+
+func TestPublishRefuses(t *testing.T) {
+	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
+	long := strings.Repeat("x", 100_000)
+	for _, topic := range []string{"", "a..b", ".a", "a.", "a b", "a.*", ">", "{a}", "a}", "tab\t", "ü", "a\x00", long} {
+		t.Run("topic "+strconv.Quote(topic[:min(len(topic), 10)]), func(t *testing.T) {
+			_, err := b.Publish(t.Context(), topic, sseview.Text{Data: "x"})
+			require.ErrorIs(t, err, redisbroker.ErrInvalidTopic)
+			assert.True(t, strings.HasPrefix(err.Error(), "redisbroker: "), err.Error())
+			assert.Less(t, len(err.Error()), 200, "the error does not echo the whole topic")
+			for ev, err := range b.Subscribe(t.Context(), topic, "") {
+				assert.Nil(t, ev)
+				assert.ErrorIs(t, err, redisbroker.ErrInvalidTopic)
+			}
+		})
+	}
+	marker := publish(t, b, "ok", "marker")
+	s := subscribe(t, b, "ok", marker)
+	for name, ev := range map[string]sseview.Event{
+		"comment":          sseview.Comment("c"),
+		"nil":              nil,
+		"CR in type":       sseview.Text{Type: "a\rb"},
+		"invalid UTF-8":    sseview.Text{Data: "\xff"},
+		"bad JSON":         sseview.JSON{Data: func() {}},
+		"empty Keyed.Key":  sseview.Keyed{Event: sseview.Text{Data: "x"}},
+		"long Keyed.Key":   sseview.Keyed{Key: long, Event: sseview.Text{Data: "x"}},
+		"invalid in Keyed": sseview.Keyed{Key: "k", Event: sseview.Text{Data: "\xff"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := b.Publish(t.Context(), "ok", ev)
+			require.ErrorIs(t, err, sseview.ErrInvalidEvent)
+			assert.True(t, strings.HasPrefix(err.Error(), "redisbroker: "), err.Error())
+			assert.Less(t, len(err.Error()), 200, "the error does not echo the whole key")
+		})
+	}
+	// The refused events reached no one: the next event is the valid one.
+	valid := publish(t, b, "ok", "valid")
+	assert.Equal(t, valid, s.next().ID)
+	for _, topic := range []string{"a.b.c", "room-1_x", "A.Z.0.9", "user@example.com", strings.Repeat("t", 256)} {
+		_, err := b.Publish(t.Context(), topic, sseview.Text{Data: "x"})
+		assert.NoError(t, err, topic)
+	}
+}
+
+func TestHistoryIsTrimmedExactly(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	t.Run("by count", func(t *testing.T) {
+		b := newBroker(t, srv, redisbroker.Config{KeyPrefix: "count:", MaxEvents: 3, MaxAge: -1})
+		var ids []string
+		for i := range 10 {
+			ids = append(ids, publish(t, b, "h", strconv.Itoa(i)))
+		}
+		entries, err := rdb.XRange(t.Context(), "count:{h}", "-", "+").Result()
+		require.NoError(t, err)
+		require.Len(t, entries, 3, "exactly MaxEvents are kept, not about as many")
+		first, _ := b.EntryID("h", ids[7])
+		assert.Equal(t, first, entries[0].ID)
+		ttl, err := rdb.PTTL(t.Context(), "count:{h}").Result()
+		require.NoError(t, err)
+		assert.Equal(t, time.Duration(-1), ttl, "with no MaxAge the stream never expires")
+	})
+	t.Run("by age", func(t *testing.T) {
+		const maxAge = time.Minute
+		b := newBroker(t, srv, redisbroker.Config{KeyPrefix: "age:", MaxAge: maxAge})
+		// An entry two minutes old, as Redis's clock counts: it is removed
+		// by the next publish.
+		now, err := rdb.Time(t.Context()).Result()
+		require.NoError(t, err)
+		old := strconv.FormatInt(now.Add(-2*maxAge).UnixMilli(), 10) + "-0"
+		require.NoError(t, rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: "age:{h}", ID: old, Values: []any{"data", "old"}}).Err())
+		fresh := publish(t, b, "h", "fresh")
+		entries, err := rdb.XRange(t.Context(), "age:{h}", "-", "+").Result()
+		require.NoError(t, err)
+		require.Len(t, entries, 1)
+		freshEntry, _ := b.EntryID("h", fresh)
+		assert.Equal(t, freshEntry, entries[0].ID)
+		ttl, err := rdb.PTTL(t.Context(), "age:{h}").Result()
+		require.NoError(t, err)
+		assert.InDelta(t, maxAge.Seconds(), ttl.Seconds(), 5, "the stream key expires MaxAge after its last event")
+		// Resuming from the removed entry is a reset to the fresh one.
+		s := subscribe(t, b, "h", b.EventID("h", old))
+		assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: fresh}, s.next())
+	})
+	t.Run("by age, with no publish since", func(t *testing.T) {
+		b := newBroker(t, srv, redisbroker.Config{KeyPrefix: "quiet:", MaxAge: time.Minute})
+		now, err := rdb.Time(t.Context()).Result()
+		require.NoError(t, err)
+		old := strconv.FormatInt(now.Add(-2*time.Minute).UnixMilli(), 10) + "-0"
+		require.NoError(t, rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: "quiet:{h}", ID: old, Values: []any{"data", "old"}}).Err())
+		before := strconv.FormatInt(now.Add(-3*time.Minute).UnixMilli(), 10) + "-0"
+		// The subscription removes what aged out before deciding: the old
+		// event is not replayed, and with nothing kept the reset's id is the
+		// stream's last id.
+		s := subscribe(t, b, "h", b.EventID("h", before))
+		reset := s.next()
+		assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: b.EventID("h", old)}, reset)
+		n, err := rdb.XLen(t.Context(), "quiet:{h}").Result()
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		live := publish(t, b, "h", "live")
+		assert.Equal(t, live, s.next().ID)
+		// The reset's id is a place to resume from.
+		again := subscribe(t, b, "h", reset.ID)
+		assert.Equal(t, live, again.next().ID)
+	})
+}
+
+func TestResetEvent(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	b := newBroker(t, srv, redisbroker.Config{MaxEvents: 3})
+	var ids []string
+	for i := range 6 {
+		ids = append(ids, publish(t, b, "h", strconv.Itoa(i)))
+		publish(t, b, "other", "x")
+	}
+	otherID := publish(t, b, "other", "newest")
+	t.Run("kept id resumes", func(t *testing.T) {
+		s := subscribe(t, b, "h", ids[4])
+		assert.Equal(t, ids[5], s.next().ID)
+	})
+	newest := ids[len(ids)-1]
+	// future returns an id after the newest by ms milliseconds and seq.
+	future := func(ms, seq uint64) string {
+		entry, _ := b.EntryID("h", newest)
+		m, s, _ := strings.Cut(entry, "-")
+		mN, _ := strconv.ParseUint(m, 10, 64)
+		sN, _ := strconv.ParseUint(s, 10, 64)
+		return b.EventID("h", strconv.FormatUint(mN+ms, 10)+"-"+strconv.FormatUint(sN+seq, 10))
+	}
+	cases := map[string]string{
+		"evicted":                 ids[1],
+		"the newest evicted":      ids[2], // kept: ids[3..5]; resuming after ids[2] may reset
+		"malformed":               "abc",
+		"leading zero":            strings.Replace(newest, ".", ".0", 1),
+		"short sequence":          strings.Replace(newest, "-00000000000000000", "-", 1),
+		"another topic's id":      otherID,
+		"from the future":         "future",
+		"the future in sequence":  "next",
+		"too long":                newest + "999999",
+		"not an id of any broker": "-1",
+	}
+	for name, last := range cases {
+		t.Run(name, func(t *testing.T) {
+			switch last {
+			case "future":
+				last = future(60_000, 0)
+			case "next":
+				last = future(0, 1)
+			}
+			s := subscribe(t, b, "h", last)
+			assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: newest}, s.next())
+			live := publish(t, b, "h", "after reset")
+			assert.Equal(t, live, s.next().ID)
+			newest = live
+		})
+	}
+	t.Run("a topic never published", func(t *testing.T) {
+		s := subscribe(t, b, "never", ids[0])
+		reset := s.next()
+		assert.Equal(t, sseview.ResetEventType, reset.Type)
+		live := publish(t, b, "never", "first")
+		assert.Equal(t, live, s.next().ID)
+		again := subscribe(t, b, "never", reset.ID)
+		assert.Equal(t, live, again.next().ID, "the reset's id is a place to resume from")
+	})
+	t.Run("a stream deleted and created again", func(t *testing.T) {
+		last := publish(t, b, "gone", "before")
+		require.NoError(t, rdb.Del(t.Context(), "sseview:{gone}").Err())
+		first := publish(t, b, "gone", "after")
+		// The events between last and the deletion are unknowable: a reset,
+		// not a silent resume into the new stream.
+		s := subscribe(t, b, "gone", last)
+		assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: first}, s.next())
+	})
+}
+
+func TestIdempotentPublish(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	const window = 5 * time.Minute
+	b := newBroker(t, srv, redisbroker.Config{DuplicateWindow: window})
+	marker := publish(t, b, "k", "marker")
+	s := subscribe(t, b, "k", marker)
+
+	ev := sseview.Keyed{Key: "reading-42", Event: sseview.Text{Type: "t", Data: "21.5"}}
+	first, err := b.Publish(t.Context(), "k", ev)
+	require.NoError(t, err)
+	again, err := b.Publish(t.Context(), "k", ev)
+	require.NoError(t, err)
+	assert.Equal(t, first, again, "a duplicate returns the first id")
+	// Same key, other content: still the first event's id (the key names it).
+	other, err := b.Publish(t.Context(), "k", sseview.Keyed{Key: "reading-42", Event: sseview.Text{Data: "other"}})
+	require.NoError(t, err)
+	assert.Equal(t, first, other)
+	// Another topic has its own keys.
+	_, err = b.Publish(t.Context(), "k2", ev)
+	require.NoError(t, err)
+	n, err := rdb.XLen(t.Context(), "sseview:{k}").Result()
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), n, "the marker and the event, once")
+	ttl, err := rdb.PTTL(t.Context(), "sseview:{k}:dup:reading-42").Result()
+	require.NoError(t, err)
+	assert.Greater(t, ttl, window-time.Minute)
+	assert.LessOrEqual(t, ttl, window, "the key is remembered for the window")
+
+	// Concurrent duplicates, as from several instances: one entry, one id.
+	var wg sync.WaitGroup
+	got := make([]string, 20)
+	for i := range got {
+		wg.Go(func() {
+			id, err := b.Publish(t.Context(), "k", sseview.Keyed{Key: "burst", Event: sseview.Text{Type: "t", Data: "burst"}})
+			assert.NoError(t, err)
+			got[i] = id
+		})
+	}
+	wg.Wait()
+	for _, id := range got {
+		assert.Equal(t, got[0], id)
+	}
+	// Once the window is over (as Redis does when the key expires) the key
+	// is new again.
+	require.NoError(t, rdb.Del(t.Context(), "sseview:{k}:dup:reading-42").Err())
+	later, err := b.Publish(t.Context(), "k", ev)
+	require.NoError(t, err)
+	assert.NotEqual(t, first, later)
+	// Subscribers saw each event once; they never see a Key.
+	assert.Equal(t, sseview.Text{ID: first, Type: "t", Data: "21.5"}, s.next())
+	assert.Equal(t, sseview.Text{ID: got[0], Type: "t", Data: "burst"}, s.next())
+	assert.Equal(t, sseview.Text{ID: later, Type: "t", Data: "21.5"}, s.next())
+}
+
+func TestSlowSubscriberIsDropped(t *testing.T) {
+	b := newBroker(t, redistest.Start(t), redisbroker.Config{QueueLen: 4})
+	slow := subscribe(t, b, "slow", "")
+	fast := subscribe(t, b, "slow", "")
+	waitLive(t, b, "slow", slow, fast)
+	for i := range 20 {
+		id := publish(t, b, "slow", strconv.Itoa(i))
+		assert.Equal(t, id, fast.next().ID, "a slow subscriber does not hold up the others")
+	}
+	var err error
+	for err == nil {
+		err = slow.nextResult().err
+	}
+	assert.ErrorIs(t, err, sseview.ErrSlowSubscriber)
+}
+
+// TestResumeWhilePublishing starts subscriptions from ids published
+// moments ago while a publisher keeps going, so that reading the history
+// in batches and joining the live feed race with it; the histories are
+// longer than a batch. A subscriber dropped as slow resumes from the last
+// id it got, as a client would.
+func TestResumeWhilePublishing(t *testing.T) {
+	const total, starts = 1200, 12
+	b := newBroker(t, redistest.Start(t), redisbroker.Config{QueueLen: 64, MaxEvents: 2 * total})
+	ids := make(chan string, total)
+	go func() {
+		defer close(ids)
+		for i := range total {
+			id, err := b.Publish(t.Context(), "busy", sseview.Text{Type: "t", Data: strconv.Itoa(i)})
+			if !assert.NoError(t, err) {
+				return
+			}
+			ids <- id
+		}
+	}()
+	type result struct {
+		from int
+		got  []string
+		err  error
+	}
+	results := make(chan result, starts)
+	var published []string
+	for id := range ids {
+		published = append(published, id)
+		if n := len(published); n%(total/starts) == 1 {
+			go func() {
+				got, err := follow(t.Context(), b, "busy", id, strconv.Itoa(total-1))
+				results <- result{n - 1, got, err}
+			}()
+		}
+	}
+	require.Len(t, published, total)
+	for range starts {
+		select {
+		case r := <-results:
+			require.NoError(t, r.err, "subscriber from event %d", r.from)
+			assert.Equal(t, published[r.from+1:], r.got, "subscriber from event %d", r.from)
+		case <-time.After(wait):
+			t.Fatal("a subscriber did not get to the last event")
+		}
+	}
+}
+
+func TestCatchUpTurnsAreBounded(t *testing.T) {
+	b := newBroker(t, redistest.Start(t), redisbroker.Config{CatchUps: 1})
+	var ids []string
+	for i := range 300 {
+		ids = append(ids, publish(t, b, "turns", strconv.Itoa(i)))
+	}
+	// Each of these reads one event of its catch-up, then its reader stops.
+	for range 3 {
+		stalled := subscribe(t, b, "turns", ids[0])
+		require.Equal(t, ids[1], stalled.next().ID)
+	}
+	// This one still gets the only catch-up turn, batch after batch.
+	s := subscribe(t, b, "turns", ids[0])
+	for _, id := range ids[1:] {
+		require.Equal(t, id, s.next().ID)
+	}
+}
+
+func TestOneFeedPerTopic(t *testing.T) {
+	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
+	marker := publish(t, b, "crowd", "marker")
+	subs := make([]*sub, 50)
+	for i := range subs {
+		subs[i] = subscribe(t, b, "crowd", marker)
+	}
+	other := subscribe(t, b, "elsewhere", publish(t, b, "elsewhere", "marker"))
+	id := publish(t, b, "crowd", "x")
+	for _, s := range subs {
+		assert.Equal(t, id, s.next().ID)
+	}
+	n, feed := b.Subscribers("crowd")
+	assert.True(t, feed)
+	assert.Equal(t, len(subs), n)
+	assert.Equal(t, 2, b.Feeds())
+	for _, s := range subs {
+		s.stop()
+	}
+	n, _ = b.Subscribers("crowd")
+	assert.Zero(t, n)
+	other.stop()
+}
+
+func TestCloseEndsSubscriptions(t *testing.T) {
+	srv := redistest.Start(t)
+	b, err := redisbroker.Open(t.Context(), srv.URL(), redisbroker.Config{Logger: quiet})
+	require.NoError(t, err)
+	marker := publish(t, b, "x", "m")
+	s := subscribe(t, b, "x", marker)
+	id := publish(t, b, "x", "1")
+	require.Equal(t, id, s.next().ID)
+	require.NoError(t, b.Close())
+	require.NoError(t, b.Close())
+	assert.ErrorIs(t, s.nextResult().err, redisbroker.ErrClosed)
+	_, err = b.Publish(t.Context(), "x", sseview.Text{})
+	assert.ErrorIs(t, err, redisbroker.ErrClosed)
+	for _, err := range b.Subscribe(t.Context(), "x", "") {
+		assert.ErrorIs(t, err, redisbroker.ErrClosed)
+	}
+}
+
+func TestOpenValidates(t *testing.T) {
+	srv := redistest.Start(t)
+	for name, url := range map[string]string{"not a URL": "::", "another scheme": "http://127.0.0.1:1/"} {
+		_, err := redisbroker.Open(t.Context(), url, redisbroker.Config{})
+		assert.ErrorContains(t, err, "redisbroker: Redis URL", name)
+	}
+	// A URL that does not parse is not echoed: it may hold a password.
+	_, err := redisbroker.Open(t.Context(), "redis://:s3cret@127.0.0.1:port/0", redisbroker.Config{})
+	require.ErrorContains(t, err, "redisbroker: Redis URL")
+	assert.NotContains(t, err.Error(), "s3cret")
+	_, err = redisbroker.Open(t.Context(), srv.URL(), redisbroker.Config{KeyPrefix: "a{b"})
+	assert.ErrorContains(t, err, "redisbroker: Config.KeyPrefix")
+	_, err = redisbroker.New(t.Context(), nil, redisbroker.Config{})
+	assert.ErrorContains(t, err, "redisbroker: ")
+
+	// Nothing listens there: Open fails at once.
+	down := redistest.Start(t)
+	down.Kill()
+	start := time.Now()
+	_, err = redisbroker.Open(t.Context(), down.URL(), redisbroker.Config{})
+	assert.ErrorIs(t, err, redisbroker.ErrNotConnected)
+	assert.Less(t, time.Since(start), time.Second)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = redisbroker.Open(ctx, srv.URL(), redisbroker.Config{})
+	assert.True(t, errors.Is(err, context.Canceled), "%v", err)
+}
+
+func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
+	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
+	publish(t, b, "live", "before")
+	s := subscribe(t, b, "live", "")
+	// The subscription joins the feed at some point while events are being
+	// published; from the first event it gets, it must get every later one.
+	stop := make(chan struct{})
+	published := make(chan string, 1000)
+	go func() {
+		defer close(published)
+		for i := range 1000 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id, err := b.Publish(t.Context(), "live", sseview.Text{Data: strconv.Itoa(i)})
+			if !assert.NoError(t, err) {
+				return
+			}
+			published <- id
+		}
+	}()
+	first := s.next()
+	close(stop)
+	var ids []string
+	for id := range published {
+		ids = append(ids, id)
+	}
+	i := 0
+	for i < len(ids) && ids[i] != first.ID {
+		i++
+	}
+	require.Less(t, i, len(ids), "the first event received was published")
+	for _, id := range ids[i+1:] {
+		assert.Equal(t, id, s.next().ID)
+	}
+}
+
+// TestResumeOnAnotherInstanceWhilePublishing is TestResumeWhilePublishing
+// with the publisher on one instance and the resuming subscribers on
+// another, whose live reader and catch-ups race with it through Redis.
+func TestResumeOnAnotherInstanceWhilePublishing(t *testing.T) {
+	const total, starts = 600, 6
+	srv := redistest.Start(t)
+	pub := newBroker(t, srv, redisbroker.Config{MaxEvents: 2 * total})
+	subs := newBroker(t, srv, redisbroker.Config{QueueLen: 32, MaxEvents: 2 * total})
+	ids := make(chan string, total)
+	go func() {
+		defer close(ids)
+		for i := range total {
+			id, err := pub.Publish(t.Context(), "busy", sseview.Text{Type: "t", Data: strconv.Itoa(i)})
+			if !assert.NoError(t, err) {
+				return
+			}
+			ids <- id
+		}
+	}()
+	type result struct {
+		from int
+		got  []string
+		err  error
+	}
+	results := make(chan result, starts)
+	var published []string
+	for id := range ids {
+		published = append(published, id)
+		if n := len(published); n%(total/starts) == 1 {
+			go func() {
+				got, err := follow(t.Context(), subs, "busy", id, strconv.Itoa(total-1))
+				results <- result{n - 1, got, err}
+			}()
+		}
+	}
+	require.Len(t, published, total)
+	for range starts {
+		select {
+		case r := <-results:
+			require.NoError(t, r.err, "subscriber from event %d", r.from)
+			assert.Equal(t, published[r.from+1:], r.got, "subscriber from event %d", r.from)
+		case <-time.After(wait):
+			t.Fatal("a subscriber did not get to the last event")
+		}
+	}
+}
+
+func TestLiveReaderStopsWhenTheLastSubscriberLeaves(t *testing.T) {
+	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
+	s := subscribe(t, b, "brief", publish(t, b, "brief", "marker"))
+	id := publish(t, b, "brief", "x")
+	require.Equal(t, id, s.next().ID)
+	require.Equal(t, 1, b.Feeds())
+	s.stop()
+	// The reader notices when its XREAD returns, within its block time.
+	deadline := time.Now().Add(wait)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for b.Feeds() > 0 {
+		require.True(t, time.Now().Before(deadline), "the feed of a topic nobody subscribes to still runs after %v", wait)
+		<-tick.C
+	}
+	// A new subscriber starts it again.
+	again := subscribe(t, b, "brief", id)
+	id = publish(t, b, "brief", "y")
+	assert.Equal(t, id, again.next().ID)
+}

@@ -60,6 +60,11 @@ type Parser struct {
 	sourceLast string // the event source's "last event ID string"
 	retry      time.Duration
 	retrySet   bool
+
+	// The retry field of the block being read, and of the block of the
+	// event Next last returned; see EventRetry.
+	blockRetry, eventRetry       time.Duration
+	blockRetrySet, eventRetrySet bool
 }
 
 // NewParser returns a Parser reading the event stream from r, with every
@@ -127,6 +132,17 @@ func (p *Parser) Next() (Event, error) {
 // holds saturate at the largest whole number of milliseconds it can hold.
 func (p *Parser) Retry() (time.Duration, bool) {
 	return p.retry, p.retrySet
+}
+
+// EventRetry returns the reconnection time set by a valid retry field in the
+// block of the event Next last returned (the lines since the dispatch before
+// it), and whether that block had one. The standard ties retry to no event:
+// the field takes effect at once, and [Parser.Retry] is what counts for
+// reconnecting. This is for tests of an encoder that writes retry as a field
+// of an event, which want to see it arrive with that event. A retry in a
+// block without data dispatches nothing, so only Retry sees it.
+func (p *Parser) EventRetry() (time.Duration, bool) {
+	return p.eventRetry, p.eventRetrySet
 }
 
 // LastEventID returns the parser's current last event ID buffer. It follows
@@ -292,6 +308,7 @@ func (p *Parser) processLine() (Event, bool) {
 	case "retry":
 		if ms, ok := parseDigits(value); ok {
 			p.retry, p.retrySet = ms, true
+			p.blockRetry, p.blockRetrySet = ms, true
 		}
 	}
 	return Event{}, false
@@ -326,10 +343,13 @@ func parseDigits(s string) (time.Duration, bool) {
 // dispatch is the standard's "dispatch the event" steps.
 func (p *Parser) dispatch() (Event, bool) {
 	p.sourceLast = p.lastIDBuf
+	blockRetry, blockRetrySet := p.blockRetry, p.blockRetrySet
+	p.blockRetry, p.blockRetrySet = 0, false
 	if len(p.data) == 0 {
 		p.eventType = ""
 		return Event{}, false
 	}
+	p.eventRetry, p.eventRetrySet = blockRetry, blockRetrySet
 	data := strings.TrimSuffix(string(p.data), "\n")
 	typ := p.eventType
 	if typ == "" {

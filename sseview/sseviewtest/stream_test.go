@@ -267,44 +267,6 @@ func TestReconnectLikeEventSource(t *testing.T) {
 	assert.Equal(t, 1500*time.Millisecond, retry, "the reconnection time outlives its connection")
 }
 
-// room is the broker-backed view of sseview's README.
-type room struct{ broker sseview.Broker }
-
-func (v room) Stream(ctx context.Context, r *http.Request, p sseview.Params) iter.Seq2[sseview.Event, error] {
-	return v.broker.Subscribe(ctx, "room."+p.Get("room"), sseview.LastEventID(r))
-}
-
-func TestReconnectResumesABrokerStream(t *testing.T) {
-	ctx := context.Background()
-	broker := &sseview.MemoryBroker{}
-	r := router(func(r chi.Router) { r.Get("/rooms/{room}", sseview.AsView(room{broker})) })
-
-	// Open from an anchor, so that nothing published after it can be missed
-	// while the subscription starts.
-	anchor, err := broker.Publish(ctx, "room.lobby", sseview.Text{Data: "anchor"})
-	require.NoError(t, err)
-	req := httptest.NewRequest(http.MethodGet, "/rooms/lobby", nil)
-	req.Header.Set("Last-Event-ID", anchor)
-	s := open(t, r, req)
-
-	var ids []string
-	for _, msg := range []string{"one", "two", "three"} {
-		id, err := broker.Publish(ctx, "room.lobby", sseview.Text{Type: "chat", Data: msg})
-		require.NoError(t, err)
-		ids = append(ids, id)
-	}
-	s.Expect(t,
-		sseviewtest.Event{Type: "chat", Data: "one", ID: ids[0]},
-		sseviewtest.Event{Type: "chat", Data: "two", ID: ids[1]},
-	)
-	require.NoError(t, s.Reconnect())
-	// "three" was not read: it comes again from the history, exactly once.
-	s.Expect(t, sseviewtest.Event{Type: "chat", Data: "three", ID: ids[2]})
-	four, err := broker.Publish(ctx, "room.lobby", sseview.Text{Type: "chat", Data: "four"})
-	require.NoError(t, err)
-	s.Expect(t, sseviewtest.Event{Type: "chat", Data: "four", ID: four})
-}
-
 func TestDialAgainstAServer(t *testing.T) {
 	r := router(func(r chi.Router) {
 		r.Get("/feed", sseview.AsView(events(sseview.Text{Type: "a", Data: "1", ID: "x"})))

@@ -51,6 +51,6 @@
 //
 // The parser is an independent oracle: it follows the standard's wording and
 // shares no code with sseview's encoder, whose fuzz test checks the encoder
-// against it. This package imports only the standard library (and no part of
-// sseview outside its tests), so it serves any SSE handler.
+// against it. This package imports only the standard library and that parser,
+// not package sseview, so it serves any SSE handler.
 package sseviewtest

@@ -177,7 +177,8 @@ func (s *Stream) timeout() time.Duration {
 }
 
 // Response returns the head of the current connection's response: status
-// and headers. Its Body is empty; the events are read with Next.
+// and headers. Its Body is empty; the events are read with Next. It is nil
+// once the Stream is closed or lost its connection.
 func (s *Stream) Response() *http.Response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -254,9 +255,8 @@ func (s *Stream) timedOut(c *conn) error {
 
 type timeoutError struct{ msg string }
 
-func (e *timeoutError) Error() string        { return e.msg }
-func (e *timeoutError) Unwrap() error        { return ErrTimeout }
-func (e *timeoutError) Is(target error) bool { return target == ErrTimeout }
+func (e *timeoutError) Error() string { return e.msg }
+func (e *timeoutError) Unwrap() error { return ErrTimeout }
 
 // Events returns an iterator over the stream's events, each read as by
 // Next. It ends without an error when the server ends the stream; any other
@@ -280,9 +280,10 @@ func (s *Stream) Events() iter.Seq2[Event, error] {
 	}
 }
 
-// LastEventID returns the last event ID as of the last event read: what
-// Reconnect sends as Last-Event-ID. It follows id fields also in blocks that
-// dispatch no event, and starts as the Last-Event-ID the first request had.
+// LastEventID returns the last event ID as of the last event Next returned,
+// or as of the end of the stream once Next reported it: what Reconnect sends
+// as Last-Event-ID. It follows id fields also in blocks that dispatch no
+// event, and starts as the Last-Event-ID the first request had.
 func (s *Stream) LastEventID() string { return s.lastID }
 
 // Retry returns the reconnection time set by the last valid retry field read

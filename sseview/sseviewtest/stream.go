@@ -114,16 +114,10 @@ func Dial(client *http.Client, req *http.Request) (*Stream, error) {
 		client = &http.Client{Transport: own}
 	}
 	s, err := newStream(req, func(r *http.Request, lastEventID string, timeout time.Duration) (*conn, error) {
-		return dial(client, r, lastEventID, timeout)
+		return dial(client, own, r, lastEventID, timeout)
 	})
-	if own != nil {
-		if s != nil {
-			s.mu.Lock()
-			s.cur.transport = own
-			s.mu.Unlock()
-		} else {
-			own.CloseIdleConnections()
-		}
+	if err != nil && own != nil {
+		own.CloseIdleConnections()
 	}
 	return s, err
 }
@@ -323,7 +317,6 @@ func (s *Stream) Reconnect() error {
 	if err != nil {
 		return s.lose(err)
 	}
-	next.transport = c.transport
 	s.mu.Lock()
 	if s.cur != c { // closed meanwhile
 		s.mu.Unlock()
@@ -490,15 +483,20 @@ func serverRequest(r *http.Request) *http.Request {
 	return r
 }
 
-// dial sends r with client and waits for the response's head.
-func dial(client *http.Client, r *http.Request, lastEventID string, timeout time.Duration) (*conn, error) {
+// dial sends r with client and waits for the response's head. own is the
+// client's transport when the Stream made it, to be closed with the Stream.
+func dial(client *http.Client, own *http.Transport, r *http.Request, lastEventID string, timeout time.Duration) (*conn, error) {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	r = r.WithContext(ctx)
 	r.RequestURI = "" // set by httptest.NewRequest; client requests must not have it
 	slow := errors.New("no response headers within " + timeout.String())
 	headTimer := time.AfterFunc(timeout, func() { cancel(slow) })
 	resp, err := client.Do(r)
-	headTimer.Stop()
+	if !headTimer.Stop() && err == nil {
+		// The timer fired as the headers arrived: the context is cancelled.
+		resp.Body.Close()
+		err = slow
+	}
 	if err != nil {
 		if context.Cause(ctx) == slow {
 			err = slow
@@ -506,7 +504,7 @@ func dial(client *http.Client, r *http.Request, lastEventID string, timeout time
 		cancel(nil)
 		return nil, fmt.Errorf("sseviewtest: %s: %w", requestLine(r), err)
 	}
-	c := &conn{resp: resp, cancel: cancel, release: func() { resp.Body.Close() }}
+	c := &conn{resp: resp, cancel: cancel, release: func() { resp.Body.Close() }, transport: own}
 	return c.start(resp.Body, lastEventID, timeout)
 }
 

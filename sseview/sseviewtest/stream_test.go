@@ -375,3 +375,15 @@ func TestPanicsEndTheStream(t *testing.T) {
 		assert.False(t, errors.Is(err, io.EOF))
 	})
 }
+
+// TestReadsByTheStandard: what a hand-written parser gets wrong, the kit
+// reads as EventSource does: a leading BOM, CR and CRLF line ends, one space
+// after the colon, an id with a NUL ignored, an unterminated last event
+// discarded.
+func TestReadsByTheStandard(t *testing.T) {
+	h := streamThenEnd("\ufeffdata: a\r\rdata:  two spaces\r\n\r\nid: 1\x002\ndata:b\n\nid: 3\ndata: cut off\n")
+	s := open(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
+	s.Expect(t, msg("a", ""), msg(" two spaces", ""), msg("b", ""))
+	s.ExpectEnd(t)
+	assert.Equal(t, "", s.LastEventID(), "the cut-off event's id never took effect")
+}

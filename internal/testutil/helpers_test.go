@@ -24,6 +24,8 @@ func TestMain(m *testing.M) {
 
 const wait = 5 * time.Second
 
+func msg(data, id string) Event { return Event{Type: "message", Data: data, LastEventID: id} }
+
 // fakeTB records Fatal calls and cleanups so the failure paths of the
 // helpers can be tested. Its Fatal calls runtime.Goexit like the real one,
 // so code under it must run in its own goroutine (see runTB).

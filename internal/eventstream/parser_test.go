@@ -1,4 +1,4 @@
-package testutil
+package eventstream
 
 import (
 	"errors"
@@ -472,4 +472,48 @@ func FuzzParserChunking(f *testing.F) {
 		require.Equal(t, wantRetry, retry)
 		require.Equal(t, wantSet, retrySet)
 	})
+}
+
+func TestParserEventRetry(t *testing.T) {
+	type got struct {
+		data  string
+		retry time.Duration
+		set   bool
+	}
+	tests := []struct {
+		name      string
+		in        string
+		want      []got
+		lastRetry time.Duration // what Retry reports at the end
+	}{
+		{"in the event's block", "retry: 1500\ndata: a\n\n",
+			[]got{{"a", 1500 * time.Millisecond, true}}, 1500 * time.Millisecond},
+		{"after the data line, same block", "data: a\nretry: 7\n\n",
+			[]got{{"a", 7 * time.Millisecond, true}}, 7 * time.Millisecond},
+		{"not carried to the next event", "retry: 5\ndata: a\n\ndata: b\n\n",
+			[]got{{"a", 5 * time.Millisecond, true}, {"b", 0, false}}, 5 * time.Millisecond},
+		{"a block without data keeps it to itself", "retry: 9\n\ndata: a\n\n",
+			[]got{{"a", 0, false}}, 9 * time.Millisecond},
+		{"invalid retry is no retry", "retry: 1x\ndata: a\n\n",
+			[]got{{"a", 0, false}}, 0},
+		{"the last of two in a block", "retry: 1\nretry: 2\ndata: a\n\n",
+			[]got{{"a", 2 * time.Millisecond, true}}, 2 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewParser(strings.NewReader(tc.in))
+			var all []got
+			for {
+				ev, err := p.Next()
+				if err != nil {
+					break
+				}
+				r, set := p.EventRetry()
+				all = append(all, got{ev.Data, r, set})
+			}
+			assert.Equal(t, tc.want, all)
+			r, _ := p.Retry()
+			assert.Equal(t, tc.lastRetry, r)
+		})
+	}
 }

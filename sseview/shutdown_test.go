@@ -2,7 +2,6 @@ package sseview_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"iter"
 	"net"
@@ -11,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/render"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -18,15 +20,51 @@ import (
 	"github.com/sseview/sseview/sseview"
 )
 
-// openRaw starts n streams and returns their responses once every handler
-// is streaming.
-func openRaw(t *testing.T, url string, n int, started <-chan struct{}) []*http.Response {
+// appRouter is a chi router with the middleware a real service runs, the
+// request logger writing nowhere.
+func appRouter() *chi.Mux {
+	r := chi.NewRouter()
+	r.Use(
+		middleware.RequestID,
+		middleware.RealIP,
+		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: discardLog{}.logger(), NoColor: true}),
+		middleware.Recoverer,
+	)
+	return r
+}
+
+// serveEndingStreams serves h with EndStreamsOnShutdown(retry), over
+// HTTP/1.1 or, when h2 is set, HTTP/2 over TLS, and returns the server and
+// a client for it.
+func serveEndingStreams(t *testing.T, h http.Handler, retry time.Duration, h2 bool) (*httptest.Server, *http.Client) {
 	t.Helper()
-	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: n}}
-	t.Cleanup(client.CloseIdleConnections)
+	ts := httptest.NewUnstartedServer(h)
+	ts.Config.ErrorLog = discardLog{}.logger()
+	sseview.EndStreamsOnShutdown(ts.Config, retry)
+	if h2 {
+		ts.EnableHTTP2 = true
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		ts.Close()
+	})
+	return ts, ts.Client()
+}
+
+// openStreams starts n streams and returns their responses once every
+// handler is streaming. The requests give up after wait.
+func openStreams(t *testing.T, client *http.Client, url string, n int, started <-chan struct{}) []*http.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 4*wait)
+	t.Cleanup(cancel)
 	resps := make([]*http.Response, n)
 	for i := range resps {
-		resp, err := client.Get(url)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		require.NoError(t, err)
+		resp, err := client.Do(req)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		t.Cleanup(func() { resp.Body.Close() })
@@ -36,63 +74,176 @@ func openRaw(t *testing.T, url string, n int, started <-chan struct{}) []*http.R
 	return resps
 }
 
-func TestShutdownEndsOpenStreamsAtOnce(t *testing.T) {
-	const streams, retry = 100, 2 * time.Second
-	started := make(chan struct{}, streams)
-	causes := make(chan error, streams)
-	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+// helloUntilDone yields one event, reports that it started, and waits for
+// ctx. It reports the cause of ctx when it returns.
+func helloUntilDone(started chan<- struct{}, causes chan<- error) viewFunc {
+	return func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
 		return func(yield func(sseview.Event, error) bool) {
+			defer func() { causes <- context.Cause(ctx) }()
 			if !yield(sseview.Text{Data: "hello"}, nil) {
 				return
 			}
 			started <- struct{}{}
 			<-ctx.Done()
-			causes <- context.Cause(ctx)
 		}
-	})
-	ts := httptest.NewUnstartedServer(sseview.AsView(view))
-	sseview.EndStreamsOnShutdown(ts.Config, retry)
-	ts.Start()
-	t.Cleanup(ts.Close)
-	resps := openRaw(t, ts.URL, streams, started)
-
-	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-	defer cancel()
-	require.NoError(t, ts.Config.Shutdown(ctx), "Shutdown returns within a second")
-
-	retries := map[time.Duration]bool{}
-	for _, resp := range resps {
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err, "each stream ends cleanly")
-		events, hint, ok := testutil.ParseString(string(body))
-		require.Len(t, events, 1)
-		require.True(t, ok, "each client gets a last retry hint: %q", body)
-		assert.GreaterOrEqual(t, hint, retry/2)
-		assert.Less(t, hint, 3*retry/2)
-		retries[hint] = true
-		assert.ErrorIs(t, recv(t, causes, "the view's ctx"), sseview.ErrShutdown)
 	}
-	assert.Greater(t, len(retries), streams/2, "the hints are spread out")
+}
+
+// requireEndedWithHint reads a stream to its end and requires the one event
+// and a last retry hint in [retry/2, 3*retry/2); it returns the hint.
+func requireEndedWithHint(t *testing.T, resp *http.Response, retry time.Duration) time.Duration {
+	t.Helper()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err, "the stream ends cleanly")
+	events, hint, ok := testutil.ParseString(string(body))
+	require.Equal(t, []testutil.Event{{Type: "message", Data: "hello"}}, events)
+	require.True(t, ok, "the client gets a last retry hint: %q", body)
+	assert.GreaterOrEqual(t, hint, retry/2)
+	assert.Less(t, hint, 3*retry/2)
+	return hint
+}
+
+type response struct {
+	status int
+	body   string
+	err    error
+}
+
+func getResponse(client *http.Client, url string) response {
+	resp, err := client.Get(url)
+	if err != nil {
+		return response{err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, string(body), err}
+}
+
+func TestShutdownEndsStreamsAndLetsOtherRequestsFinish(t *testing.T) {
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2"} {
+		t.Run(proto, func(t *testing.T) {
+			const streams, retry = 100, 2 * time.Second
+			started := make(chan struct{}, streams)
+			causes := make(chan error, streams)
+			reportStarted, release := make(chan struct{}), make(chan struct{})
+			r := appRouter()
+			r.Get("/events", sseview.AsView(helloUntilDone(started, causes)))
+			// An ordinary JSON handler that takes its time, and gives up,
+			// as handlers should, when its context is done.
+			r.Get("/report", func(w http.ResponseWriter, r *http.Request) {
+				close(reportStarted)
+				select {
+				case <-release:
+					render.JSON(w, r, map[string]string{"report": "ready"})
+				case <-r.Context().Done():
+					render.Status(r, http.StatusServiceUnavailable)
+					render.JSON(w, r, map[string]string{"error": context.Cause(r.Context()).Error()})
+				}
+			})
+			ts, client := serveEndingStreams(t, r, retry, proto == "HTTP/2")
+			resps := openStreams(t, client, ts.URL+"/events", streams, started)
+			report := make(chan response, 1)
+			go func() { report <- getResponse(client, ts.URL+"/report") }()
+			closed(t, reportStarted, "the report request to start")
+
+			ctx, cancel := context.WithTimeout(t.Context(), wait)
+			defer cancel()
+			begun := time.Now()
+			shutdown := make(chan error, 1)
+			go func() { shutdown <- ts.Config.Shutdown(ctx) }()
+
+			retries := map[time.Duration]bool{}
+			for _, resp := range resps {
+				retries[requireEndedWithHint(t, resp, retry)] = true
+				assert.ErrorIs(t, recv(t, causes, "the view's ctx"), sseview.ErrShutdown)
+			}
+			took := time.Since(begun)
+			t.Logf("%d streams ended %v after Shutdown began", streams, took)
+			assert.Less(t, took, time.Second, "the streams end at once")
+			assert.Greater(t, len(retries), streams/2, "the hints are spread out")
+
+			select {
+			case res := <-report:
+				t.Fatalf("the report ended before it was done: %d %s %v", res.status, res.body, res.err)
+			default:
+			}
+			close(release)
+			res := recv(t, report, "the report")
+			require.NoError(t, res.err)
+			assert.Equal(t, http.StatusOK, res.status, res.body)
+			assert.JSONEq(t, `{"report":"ready"}`, res.body)
+			require.NoError(t, recv(t, shutdown, "Shutdown to return"))
+		})
+	}
+}
+
+// acceptFirst is a view with an Accept method.
+type acceptFirst struct {
+	accept func(r *http.Request, p sseview.Params) error
+	viewFunc
+}
+
+func (a acceptFirst) Accept(r *http.Request, p sseview.Params) error { return a.accept(r, p) }
+
+func TestStreamStartingDuringShutdownEndsAtOnce(t *testing.T) {
+	const retry = 2 * time.Second
+	started := make(chan struct{}, 2)
+	causes := make(chan error, 2)
+	accepting, accept := make(chan struct{}), make(chan struct{})
+	r := appRouter()
+	r.Get("/events", sseview.AsView(helloUntilDone(started, causes)))
+	r.Get("/late", sseview.AsView(acceptFirst{
+		accept: func(*http.Request, sseview.Params) error {
+			close(accepting)
+			<-accept
+			return nil
+		},
+		viewFunc: helloUntilDone(started, causes),
+	}))
+	ts, client := serveEndingStreams(t, r, retry, false)
+	early := openStreams(t, client, ts.URL+"/events", 1, started)
+	late := make(chan response, 1)
+	go func() { late <- getResponse(client, ts.URL+"/late") }()
+	closed(t, accepting, "the late request to reach Accept")
+
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- ts.Config.Shutdown(ctx) }()
+	requireEndedWithHint(t, early[0], retry)
+	assert.ErrorIs(t, recv(t, causes, "the early view's ctx"), sseview.ErrShutdown)
+
+	// Shutdown has begun: the late stream starts now, and ends at once,
+	// before its first event.
+	close(accept)
+	res := recv(t, late, "the late stream")
+	require.NoError(t, res.err)
+	assert.Equal(t, http.StatusOK, res.status)
+	events, hint, ok := testutil.ParseString(res.body)
+	assert.Empty(t, events)
+	assert.True(t, ok, "the late client gets a retry hint too: %q", res.body)
+	assert.GreaterOrEqual(t, hint, retry/2)
+	assert.ErrorIs(t, recv(t, causes, "the late view's ctx"), sseview.ErrShutdown)
+	require.NoError(t, recv(t, shutdown, "Shutdown to return"))
 }
 
 func TestShutdownWithoutTheHelperWaitsForStreams(t *testing.T) {
-	// The problem EndStreamsOnShutdown solves (golang/go#41344).
+	// The problem EndStreamsOnShutdown solves (golang/go#41344): a Handler
+	// on its own does not end its streams.
 	started := make(chan struct{}, 1)
-	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
-		return func(yield func(sseview.Event, error) bool) {
-			started <- struct{}{}
-			<-ctx.Done()
-		}
+	causes := make(chan error, 1)
+	ts := httptest.NewServer(sseview.AsView(helloUntilDone(started, causes)))
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		ts.Close()
 	})
-	ts := httptest.NewServer(sseview.AsView(view))
-	t.Cleanup(ts.Close)
-	resps := openRaw(t, ts.URL, 1, started)
+	openStreams(t, ts.Client(), ts.URL, 1, started)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	assert.ErrorIs(t, ts.Config.Shutdown(ctx), context.DeadlineExceeded)
-	resps[0].Body.Close()
 	ts.CloseClientConnections()
+	assert.NotErrorIs(t, recv(t, causes, "the view to stop once its client is gone"), sseview.ErrShutdown)
 }
 
 func TestShutdownKeepsTheServersBaseContext(t *testing.T) {
@@ -113,9 +264,4 @@ func TestShutdownKeepsTheServersBaseContext(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, "base", recv(t, seen, "the view"))
-}
-
-func TestErrShutdownMatches(t *testing.T) {
-	assert.True(t, errors.Is(sseview.ErrShutdown, sseview.ErrShutdown))
-	assert.Equal(t, "sseview: server shutting down", sseview.ErrShutdown.Error())
 }

@@ -1,6 +1,7 @@
 package sseview
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -20,7 +21,13 @@ type stream struct {
 	// the monotonic clock alone, cheaper than time.Now on every write.
 	start time.Time
 
-	mu        sync.Mutex
+	// cancel ends the view's context before the view is done; nil when
+	// nothing may end the stream early (see Handler.endable).
+	cancel context.CancelCauseFunc
+	// registry holds the stream for EndStreamsOnShutdown, or is nil.
+	registry *registry
+
+	mu        sync.Mutex    // taken after a registry's mu, never before
 	deadline  time.Duration // the write deadline last set
 	lastWrite time.Duration
 	timer     *time.Timer
@@ -200,7 +207,12 @@ func (s *stream) broken() error {
 }
 
 // close stops keep-alive writes; after it returns nothing more is written.
+// It leaves the registry first: once the handler returns, net/http may
+// reuse the writer and its connection for another request.
 func (s *stream) close() {
+	if s.registry != nil {
+		s.registry.remove(s)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true

@@ -129,8 +129,12 @@ const (
 // ServeHTTP answers GET with the event stream, HEAD with the stream's
 // headers and no body, and other methods with 405 Method Not Allowed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r, cancel := h.endable(r)
+	if cancel != nil {
+		defer cancel(nil)
+	}
 	if events := h.accept(w, r); events != nil {
-		h.serve(w, r, events)
+		h.serve(w, r, events, cancel)
 	}
 }
 
@@ -189,8 +193,9 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event
 	return events
 }
 
-// serve streams events to the client.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, events iter.Seq2[Event, error]) {
+// serve streams events to the client. cancel, when not nil, ends the
+// view's context early (see Handler.endable).
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, events iter.Seq2[Event, error], cancel context.CancelCauseFunc) {
 	s, err := h.start(w)
 	if s == nil {
 		h.cannotFlush(w, r, err)
@@ -200,6 +205,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, events iter.Seq2
 	if err != nil {
 		h.dropped(r, err)
 		return
+	}
+	if cancel != nil {
+		h.bind(r.Context(), s, cancel)
 	}
 	h.finish(r, s, s.pump(events, r.Context().Done()))
 }

@@ -49,6 +49,12 @@ func (e *shutdownError) jitteredRetry() time.Duration {
 // HTTP/2 works the same: its connections' requests take their contexts
 // from the listener's BaseContext too.
 //
+// A write in progress when Shutdown begins is cut short at once: it may be
+// blocked on a client that stopped reading, which would hold up Shutdown
+// for the whole write timeout. That stream ends without the hint. A stream
+// that is not writing has a second (or its Handler's WriteTimeout, if
+// shorter) to write its last words.
+//
 // Shutdown still waits for the handlers to return, so views must stop when
 // their ctx is done.
 func EndStreamsOnShutdown(srv *http.Server, retry time.Duration) {
@@ -117,7 +123,11 @@ func (g *registry) shutdown() {
 	}
 }
 
-// end cancels the view's context of s.
+// end cancels the view's context of s, after cutting its writes short: a
+// write blocked on a client that stopped reading would otherwise hold up
+// Shutdown for the whole write timeout. The cut comes first, so that the
+// last words the cancellation leads to are already bounded.
 func (g *registry) end(s *stream) {
+	s.cut()
 	s.cancel(g.cause)
 }

@@ -2,11 +2,13 @@ package sseview_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"iter"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,6 +175,98 @@ func TestShutdownEndsStreamsAndLetsOtherRequestsFinish(t *testing.T) {
 			assert.Equal(t, http.StatusOK, res.status, res.body)
 			assert.JSONEq(t, `{"report":"ready"}`, res.body)
 			require.NoError(t, recv(t, shutdown, "Shutdown to return"))
+		})
+	}
+}
+
+// bigWriteSignal tells when a write of at least a MiB has begun.
+type bigWriteSignal struct {
+	http.ResponseWriter
+	entered chan<- struct{}
+}
+
+func (w bigWriteSignal) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w bigWriteSignal) Write(b []byte) (int, error) {
+	if len(b) >= 1<<20 {
+		select {
+		case w.entered <- struct{}{}:
+		default:
+		}
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func signalBigWrites(entered chan<- struct{}) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(bigWriteSignal{w, entered}, r)
+		})
+	}
+}
+
+func TestShutdownCutsAWriteToAStalledClient(t *testing.T) {
+	tests := []struct {
+		proto   string
+		streams int // besides the stalled one
+	}{
+		{"HTTP/1.1", 999},
+		// Go's HTTP/2 server runs at most 250 streams per connection.
+		{"HTTP/2", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.proto, func(t *testing.T) {
+			const retry = 2 * time.Second
+			started := make(chan struct{}, tt.streams)
+			causes := make(chan error, tt.streams)
+			entered := make(chan struct{}, 1)
+			stalled := make(chan error, 1)
+			logs := newLogRecorder()
+			r := appRouter()
+			r.Get("/events", (&sseview.Handler{View: helloUntilDone(started, causes), Logger: logs.logger()}).ServeHTTP)
+			// 8 MiB is far more than the kernel's buffers (and HTTP/2's
+			// flow-control window) hold for a client that does not read: the
+			// write blocks, for the whole default WriteTimeout of 30 s.
+			huge := sseview.Text{Data: strings.Repeat("x", 8<<20)}
+			r.With(signalBigWrites(entered)).Get("/huge", (&sseview.Handler{
+				View: viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+					return func(yield func(sseview.Event, error) bool) {
+						defer func() { stalled <- context.Cause(ctx) }()
+						seq(ctx, huge)(yield)
+					}
+				}),
+				Logger: logs.logger(),
+			}).ServeHTTP)
+			ts, client := serveEndingStreams(t, r, retry, tt.proto == "HTTP/2")
+
+			resps := openStreams(t, client, ts.URL+"/events", tt.streams, started)
+			if tt.proto == "HTTP/2" {
+				// A stream of the same connection whose body nobody reads.
+				resp, err := client.Get(ts.URL + "/huge")
+				require.NoError(t, err)
+				t.Cleanup(func() { resp.Body.Close() })
+			} else {
+				conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+				require.NoError(t, err)
+				t.Cleanup(func() { conn.Close() })
+				require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(4096))
+				_, err = fmt.Fprintf(conn, "GET /huge HTTP/1.1\r\nHost: test\r\n\r\n")
+				require.NoError(t, err)
+			}
+			closed(t, entered, "the huge write to begin")
+
+			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+			defer cancel()
+			begun := time.Now()
+			require.NoError(t, ts.Config.Shutdown(ctx), "Shutdown returns within a second")
+			t.Logf("Shutdown of %d streams and a stalled one took %v", tt.streams, time.Since(begun))
+
+			for _, resp := range resps {
+				requireEndedWithHint(t, resp, retry)
+				assert.ErrorIs(t, recv(t, causes, "the view's ctx"), sseview.ErrShutdown)
+			}
+			assert.ErrorIs(t, recv(t, stalled, "the stalled view to return"), sseview.ErrShutdown)
+			logs.waitFor(t, "sseview: client dropped")
 		})
 	}
 }

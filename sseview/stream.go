@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,10 @@ type stream struct {
 	cancel context.CancelCauseFunc
 	// registry holds the stream for EndStreamsOnShutdown, or is nil.
 	registry *registry
+	// endBy is the write deadline cut set (Unix ns), or zero: no later
+	// deadline may replace it. It is atomic because cut sets it while a
+	// write may hold mu.
+	endBy atomic.Int64
 
 	mu        sync.Mutex    // taken after a registry's mu, never before
 	deadline  time.Duration // the write deadline last set
@@ -164,6 +169,11 @@ func (s *stream) writeLocked(b []byte) error {
 	if s.writeTimeout > 0 && s.deadline-now < s.writeTimeout-min(s.writeTimeout/10, time.Second) {
 		s.deadline = now + s.writeTimeout
 		_ = s.rc.SetWriteDeadline(s.start.Add(s.deadline))
+		// A cut made meanwhile would be undone: put it back. (cut stores
+		// endBy before it sets the deadline, so one of the two sees it.)
+		if by := s.endBy.Load(); by != 0 {
+			_ = s.rc.SetWriteDeadline(time.Unix(0, by))
+		}
 	}
 	if _, err := s.w.Write(b); err != nil {
 		return s.fail(err)
@@ -220,8 +230,40 @@ func (s *stream) close() {
 		s.timer.Stop()
 	}
 	// net/http still writes the end of the response after the handler
-	// returns; give it a whole timeout rather than what is left.
-	if s.failed == nil && s.writeTimeout > 0 {
+	// returns; give it a whole timeout rather than what is left, unless the
+	// stream was cut.
+	if s.failed == nil && s.writeTimeout > 0 && s.endBy.Load() == 0 {
 		_ = s.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	}
+}
+
+// lastWordsTimeout is how long a stream that is cut while it is not writing
+// has for what is left to write: a retry hint, the end of the response. A
+// client that reads gets them in microseconds; one that stopped reading
+// has filled the kernel's buffers and is dropped.
+const lastWordsTimeout = time.Second
+
+// cut bounds the writes of a stream that is being ended, so that ending it
+// never waits on a client that stopped reading. A write in progress may be
+// blocked on such a client until its deadline, and it holds mu meanwhile:
+// cut does not wait for mu, but cuts that write short at once, leaving the
+// stream broken. Otherwise the stream gets lastWordsTimeout (or its
+// WriteTimeout, if shorter) for its last words. Write deadlines may be set
+// from any goroutine; the registry's lock keeps the handler from returning
+// meanwhile, after which net/http could reuse the writer.
+func (s *stream) cut() {
+	now := time.Now()
+	if !s.mu.TryLock() {
+		s.endBy.Store(now.UnixNano())
+		_ = s.rc.SetWriteDeadline(now)
+		return
+	}
+	defer s.mu.Unlock()
+	grace := lastWordsTimeout
+	if s.writeTimeout > 0 {
+		grace = min(grace, s.writeTimeout)
+	}
+	by := now.Add(grace)
+	s.endBy.Store(by.UnixNano())
+	_ = s.rc.SetWriteDeadline(by)
 }

@@ -25,6 +25,9 @@ type stream struct {
 	// cancel ends the view's context before the view is done; nil when
 	// nothing may end the stream early (see Handler.endable).
 	cancel context.CancelCauseFunc
+	// expiry ends the stream at its lifetime (see Handler.MaxLifetime), or
+	// is nil.
+	expiry *time.Timer
 	// registry holds the stream for EndStreamsOnShutdown, or is nil.
 	registry *registry
 	// endBy is the write deadline cut set (Unix ns), or zero: no later
@@ -222,6 +225,9 @@ func (s *stream) broken() error {
 func (s *stream) close() {
 	if s.registry != nil {
 		s.registry.remove(s)
+	}
+	if s.expiry != nil {
+		s.expiry.Stop()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -20,7 +20,10 @@ var ErrMaxLifetime = errors.New("sseview: stream reached Handler.MaxLifetime")
 // The context is made before the view sees the request, since the view
 // keeps the context Stream is given; the stream is bound to it once it
 // starts (see bind), so that a request refused or still being accepted is
-// never ended early.
+// never ended early. ServeHTTP cancels it when it is done, without a defer:
+// ServeHTTP's frame stays on the stack for the whole stream (see
+// Handler.accept), and if a view panics, the end of the request cancels
+// this context with its own.
 func (h *Handler) endable(r *http.Request) (*http.Request, context.CancelCauseFunc) {
 	if h.MaxLifetime <= 0 && registryOf(r.Context()) == nil {
 		return r, nil

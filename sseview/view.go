@@ -146,11 +146,11 @@ const (
 // headers and no body, and other methods with 405 Method Not Allowed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r, cancel := h.endable(r)
-	if cancel != nil {
-		defer cancel(nil)
-	}
 	if events := h.accept(w, r); events != nil {
 		h.serve(w, r, events, cancel)
+	}
+	if cancel != nil {
+		cancel(nil)
 	}
 }
 

@@ -49,11 +49,12 @@ func (e *shutdownError) jitteredRetry() time.Duration {
 // HTTP/2 works the same: its connections' requests take their contexts
 // from the listener's BaseContext too.
 //
-// A write in progress when Shutdown begins is cut short at once: it may be
-// blocked on a client that stopped reading, which would hold up Shutdown
-// for the whole write timeout. That stream ends without the hint. A stream
+// Writes are cut short, since one blocked on a client that stopped reading
+// would hold up Shutdown for the whole write timeout: a write in progress
+// when Shutdown begins has a tenth of a second left to finish, and a stream
 // that is not writing has a second (or its Handler's WriteTimeout, if
-// shorter) to write its last words.
+// shorter) for its last words. A client that is still reading gets them in
+// far less; one that stopped is dropped without the hint.
 //
 // Shutdown still waits for the handlers to return, so views must stop when
 // their ctx is done.
@@ -123,10 +124,9 @@ func (g *registry) shutdown() {
 	}
 }
 
-// end cancels the view's context of s, after cutting its writes short: a
-// write blocked on a client that stopped reading would otherwise hold up
-// Shutdown for the whole write timeout. The cut comes first, so that the
-// last words the cancellation leads to are already bounded.
+// end cancels the view's context of s, after cutting its writes short (see
+// stream.cut). The cut comes first, so that the last words the
+// cancellation leads to are already bounded.
 func (g *registry) end(s *stream) {
 	s.cut()
 	s.cancel(g.cause)

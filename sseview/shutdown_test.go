@@ -271,6 +271,72 @@ func TestShutdownCutsAWriteToAStalledClient(t *testing.T) {
 	}
 }
 
+// holdAfterFlush calls hold after each flush that follows a write of an
+// event whose data is "hold", while the stream still holds its lock.
+type holdAfterFlush struct {
+	http.ResponseWriter
+	hold    func()
+	holding bool
+}
+
+func (w *holdAfterFlush) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *holdAfterFlush) Write(b []byte) (int, error) {
+	w.holding = strings.Contains(string(b), "data: hold\n")
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *holdAfterFlush) FlushError() error {
+	err := http.NewResponseController(w.ResponseWriter).Flush()
+	if w.holding {
+		w.holding = false
+		w.hold()
+	}
+	return err
+}
+
+func TestShutdownJustAfterAWriteEndsCleanly(t *testing.T) {
+	// The client has the event, and Shutdown begins, while the stream has
+	// yet to return from its write: that write is in progress, but it is
+	// not blocked, and the stream still gets its last words through.
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2"} {
+		t.Run(proto, func(t *testing.T) {
+			const retry = 2 * time.Second
+			ctxs := make(chan context.Context, 1)
+			holding := make(chan struct{})
+			hold := func() {
+				close(holding)
+				<-recv(t, ctxs, "the view's ctx").Done() // Shutdown has ended the stream
+			}
+			r := appRouter()
+			r.Use(func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					next.ServeHTTP(&holdAfterFlush{ResponseWriter: w, hold: hold}, r)
+				})
+			})
+			r.Get("/events", sseview.AsView(viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+				ctxs <- ctx
+				return seq(ctx, sseview.Text{Data: "hold"})
+			})))
+			ts, client := serveEndingStreams(t, r, retry, proto == "HTTP/2")
+			resp, err := client.Get(ts.URL + "/events")
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			closed(t, holding, "the write to be flushed")
+
+			ctx, cancel := context.WithTimeout(t.Context(), wait)
+			defer cancel()
+			require.NoError(t, ts.Config.Shutdown(ctx))
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err, "the stream ends cleanly")
+			events, hint, ok := testutil.ParseString(string(body))
+			assert.Equal(t, []testutil.Event{{Type: "message", Data: "hold"}}, events)
+			assert.True(t, ok, "the client gets its retry hint: %q", body)
+			assert.GreaterOrEqual(t, hint, retry/2)
+		})
+	}
+}
+
 // acceptFirst is a view with an Accept method.
 type acceptFirst struct {
 	accept func(r *http.Request, p sseview.Params) error

@@ -243,25 +243,33 @@ func (s *stream) close() {
 	}
 }
 
-// lastWordsTimeout is how long a stream that is cut while it is not writing
-// has for what is left to write: a retry hint, the end of the response. A
-// client that reads gets them in microseconds; one that stopped reading
-// has filled the kernel's buffers and is dropped.
-const lastWordsTimeout = time.Second
+// Deadlines set by cut. A client that reads takes a stream's last words (a
+// retry hint, the end of the response) in microseconds; one that stopped
+// reading has filled the kernel's buffers, and is dropped.
+const (
+	// lastWordsTimeout bounds what is left to write of a stream that is
+	// not writing when it is cut.
+	lastWordsTimeout = time.Second
+	// writeCutTimeout bounds a write in progress when the stream is cut,
+	// and what follows it: time enough to finish a write that is not
+	// blocked, little for Shutdown to wait on one that is.
+	writeCutTimeout = 100 * time.Millisecond
+)
 
 // cut bounds the writes of a stream that is being ended, so that ending it
-// never waits on a client that stopped reading. A write in progress may be
-// blocked on such a client until its deadline, and it holds mu meanwhile:
-// cut does not wait for mu, but cuts that write short at once, leaving the
-// stream broken. Otherwise the stream gets lastWordsTimeout (or its
+// never waits long on a client that stopped reading. A write in progress
+// may be blocked on such a client until its deadline, and it holds mu
+// meanwhile: cut does not wait for mu, but gives that write
+// writeCutTimeout. Otherwise the stream gets lastWordsTimeout (or its
 // WriteTimeout, if shorter) for its last words. Write deadlines may be set
 // from any goroutine; the registry's lock keeps the handler from returning
 // meanwhile, after which net/http could reuse the writer.
 func (s *stream) cut() {
 	now := time.Now()
 	if !s.mu.TryLock() {
-		s.endBy.Store(now.UnixNano())
-		_ = s.rc.SetWriteDeadline(now)
+		by := now.Add(writeCutTimeout)
+		s.endBy.Store(by.UnixNano())
+		_ = s.rc.SetWriteDeadline(by)
 		return
 	}
 	defer s.mu.Unlock()

@@ -2,6 +2,8 @@ package sseview_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"net/http"
@@ -244,4 +246,40 @@ func TestMaxLifetimeRotatesWithoutLosingEvents(t *testing.T) {
 	}
 	require.Equal(t, strings.Join(want, " "), strings.Join(got, " "), "every event exactly once, in order")
 	t.Logf("%d events over %d rotations", total, rotations)
+}
+
+// greeting yields one event, then waits until the stream is ended.
+type greeting struct{}
+
+func (greeting) Stream(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+	return func(yield func(sseview.Event, error) bool) {
+		if !yield(sseview.Text{ID: "1", Data: "hello"}, nil) {
+			return
+		}
+		<-ctx.Done()
+		if errors.Is(context.Cause(ctx), sseview.ErrMaxLifetime) {
+			fmt.Println("the stream's time is up")
+		}
+	}
+}
+
+// A stream ends cleanly at its MaxLifetime, with the Retry hint: the client
+// reconnects and resumes from its Last-Event-ID.
+func ExampleHandler_maxLifetime() {
+	h := &sseview.Handler{
+		View:        greeting{},
+		MaxLifetime: 50 * time.Millisecond, // an hour, say, in production
+		Retry:       2 * time.Second,
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	fmt.Print(rec.Body.String())
+	// Output:
+	// the stream's time is up
+	// retry: 2000
+	//
+	// id: 1
+	// data: hello
+	//
+	// retry: 2000
 }

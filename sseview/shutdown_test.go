@@ -28,7 +28,7 @@ func appRouter() *chi.Mux {
 	r := chi.NewRouter()
 	r.Use(
 		middleware.RequestID,
-		middleware.RealIP,
+		middleware.ClientIPFromRemoteAddr, // RealIP's successor
 		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: discardLog{}.logger(), NoColor: true}),
 		middleware.Recoverer,
 	)

@@ -1,6 +1,7 @@
 package sseview_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -70,6 +71,28 @@ func openStreams(t *testing.T, client *http.Client, url string, n int, started <
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		t.Cleanup(func() { resp.Body.Close() })
+		resps[i] = resp
+		recv(t, started, "a stream to start")
+	}
+	return resps
+}
+
+// openRawStreams is openStreams over raw TCP connections, read by the test
+// goroutine alone: a thousand of them add no goroutines to the client side,
+// which would compete with the server's.
+func openRawStreams(t *testing.T, addr, path string, n int, started <-chan struct{}) []*http.Response {
+	t.Helper()
+	resps := make([]*http.Response, n)
+	for i := range resps {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(4*wait)))
+		_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: test\r\n\r\n", path)
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
 		resps[i] = resp
 		recv(t, started, "a stream to start")
 	}
@@ -239,13 +262,15 @@ func TestShutdownCutsAWriteToAStalledClient(t *testing.T) {
 			}).ServeHTTP)
 			ts, client := serveEndingStreams(t, r, retry, tt.proto == "HTTP/2")
 
-			resps := openStreams(t, client, ts.URL+"/events", tt.streams, started)
+			var resps []*http.Response
 			if tt.proto == "HTTP/2" {
+				resps = openStreams(t, client, ts.URL+"/events", tt.streams, started)
 				// A stream of the same connection whose body nobody reads.
 				resp, err := client.Get(ts.URL + "/huge")
 				require.NoError(t, err)
 				t.Cleanup(func() { resp.Body.Close() })
 			} else {
+				resps = openRawStreams(t, ts.Listener.Addr().String(), "/events", tt.streams, started)
 				conn, err := net.Dial("tcp", ts.Listener.Addr().String())
 				require.NoError(t, err)
 				t.Cleanup(func() { conn.Close() })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,7 +23,20 @@ type stream struct {
 	// the monotonic clock alone, cheaper than time.Now on every write.
 	start time.Time
 
-	mu        sync.Mutex
+	// cancel ends the view's context before the view is done; nil when
+	// nothing may end the stream early (see Handler.endable).
+	cancel context.CancelCauseFunc
+	// expiry ends the stream at its lifetime (see Handler.MaxLifetime), or
+	// is nil.
+	expiry *time.Timer
+	// registry holds the stream for EndStreamsOnShutdown, or is nil.
+	registry *registry
+	// endBy is the write deadline cut set (Unix ns), or zero: no later
+	// deadline may replace it. It is atomic because cut sets it while a
+	// write may hold mu.
+	endBy atomic.Int64
+
+	mu        sync.Mutex    // taken after a registry's mu, never before
 	deadline  time.Duration // the write deadline last set
 	lastWrite time.Duration
 	timer     *time.Timer
@@ -172,6 +186,11 @@ func (s *stream) writeLocked(b []byte) error {
 	if s.writeTimeout > 0 && s.deadline-now < s.writeTimeout-min(s.writeTimeout/10, time.Second) {
 		s.deadline = now + s.writeTimeout
 		_ = s.rc.SetWriteDeadline(s.start.Add(s.deadline))
+		// A cut made meanwhile would be undone: put it back. (cut stores
+		// endBy before it sets the deadline, so one of the two sees it.)
+		if by := s.endBy.Load(); by != 0 {
+			_ = s.rc.SetWriteDeadline(time.Unix(0, by))
+		}
 	}
 	if _, err := s.w.Write(b); err != nil {
 		return s.fail(err)
@@ -215,7 +234,15 @@ func (s *stream) broken() error {
 }
 
 // close stops keep-alive writes; after it returns nothing more is written.
+// It leaves the registry first: once the handler returns, net/http may
+// reuse the writer and its connection for another request.
 func (s *stream) close() {
+	if s.registry != nil {
+		s.registry.remove(s)
+	}
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
@@ -223,8 +250,48 @@ func (s *stream) close() {
 		s.timer.Stop()
 	}
 	// net/http still writes the end of the response after the handler
-	// returns; give it a whole timeout rather than what is left.
-	if s.failed == nil && s.writeTimeout > 0 {
+	// returns; give it a whole timeout rather than what is left, unless the
+	// stream was cut.
+	if s.failed == nil && s.writeTimeout > 0 && s.endBy.Load() == 0 {
 		_ = s.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	}
+}
+
+// Deadlines set by cut. A client that reads takes a stream's last words (a
+// retry hint, the end of the response) in microseconds; one that stopped
+// reading has filled the kernel's buffers, and is dropped.
+const (
+	// lastWordsTimeout bounds what is left to write of a stream that is
+	// not writing when it is cut.
+	lastWordsTimeout = time.Second
+	// writeCutTimeout bounds a write in progress when the stream is cut,
+	// and what follows it: time enough to finish a write that is not
+	// blocked, little for Shutdown to wait on one that is.
+	writeCutTimeout = 100 * time.Millisecond
+)
+
+// cut bounds the writes of a stream that is being ended, so that ending it
+// never waits long on a client that stopped reading. A write in progress
+// may be blocked on such a client until its deadline, and it holds mu
+// meanwhile: cut does not wait for mu, but gives that write
+// writeCutTimeout. Otherwise the stream gets lastWordsTimeout (or its
+// WriteTimeout, if shorter) for its last words. Write deadlines may be set
+// from any goroutine; the registry's lock keeps the handler from returning
+// meanwhile, after which net/http could reuse the writer.
+func (s *stream) cut() {
+	now := time.Now()
+	if !s.mu.TryLock() {
+		by := now.Add(writeCutTimeout)
+		s.endBy.Store(by.UnixNano())
+		_ = s.rc.SetWriteDeadline(by)
+		return
+	}
+	defer s.mu.Unlock()
+	grace := lastWordsTimeout
+	if s.writeTimeout > 0 {
+		grace = min(grace, s.writeTimeout)
+	}
+	by := now.Add(grace)
+	s.endBy.Store(by.UnixNano())
+	_ = s.rc.SetWriteDeadline(by)
 }

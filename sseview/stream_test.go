@@ -159,9 +159,24 @@ func TestOverHTTP2(t *testing.T) {
 
 	s := testutil.Open(t, ts.Client(), ts.URL, nil)
 	require.Equal(t, 2, s.Resp.ProtoMajor)
-	assert.Empty(t, s.Resp.Header.Get("Connection"), "Connection is not an HTTP/2 header")
 	assert.Equal(t, "text/event-stream", s.Resp.Header.Get("Content-Type"))
 	assert.Equal(t, testutil.Event{Type: "message", Data: "over h2", LastEventID: "1"}, s.Next(wait))
 	s.Close()
 	closed(t, stopped, "the view to stop when the HTTP/2 stream is reset")
+}
+
+func TestConnectionHeaderOnlyOnHTTP1(t *testing.T) {
+	// Connection is not an HTTP/2 header. Go's HTTP/2 server deletes it
+	// from a response, so only the Handler's own header map shows whether
+	// it was set.
+	for _, tt := range []struct {
+		proto int
+		want  string
+	}{{1, "keep-alive"}, {2, ""}} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.ProtoMajor = tt.proto
+		rec := httptest.NewRecorder()
+		sseview.AsView(finite(sseview.Text{Data: "x"})).ServeHTTP(rec, req)
+		assert.Equal(t, tt.want, rec.Header().Get("Connection"), "HTTP/%d", tt.proto)
+	}
 }

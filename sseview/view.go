@@ -29,9 +29,10 @@ import (
 //     error is not written, and the stream ends after the error.
 //
 // ctx is the request's context: net/http cancels it when the client goes
-// away or a write to it fails, and [EndStreamsOnShutdown] when the server
-// shuts down. Events are flushed one by one. An error yielded after ctx is
-// done is not logged: it is taken to come from the cancellation.
+// away or a write to it fails, [EndStreamsOnShutdown] when the server
+// shuts down, and the Handler at the stream's [Handler.MaxLifetime]. Events
+// are flushed one by one. An error yielded after ctx is done is not logged:
+// it is taken to come from the cancellation.
 type StreamView interface {
 	Stream(ctx context.Context, r *http.Request, p Params) iter.Seq2[Event, error]
 }
@@ -95,9 +96,24 @@ type Handler struct {
 	WriteTimeout time.Duration
 
 	// Retry, when positive, is sent as the client's reconnection time when
-	// the stream starts. It must be a whole number of milliseconds. Zero
-	// leaves the client's default (about 3 seconds in browsers).
+	// the stream starts, and again when MaxLifetime ends it. It must be a
+	// whole number of milliseconds. Zero leaves the client's default (about
+	// 3 seconds in browsers).
 	Retry time.Duration
+
+	// MaxLifetime, when positive, ends each stream after a time drawn at
+	// random between 90% and 100% of it, so that streams opened together
+	// do not end together. The view's ctx is then cancelled with cause
+	// [ErrMaxLifetime], and yield returns false; the Retry hint, if set, is
+	// sent again and the response ends normally. An EventSource then
+	// reconnects with its Last-Event-ID, and a [Broker] subscription
+	// resumes after the last event written: nothing is lost or repeated.
+	//
+	// Use it to end streams before a proxy or load balancer cuts them off,
+	// and to drop clients that keep the connection open but never read: a
+	// quiet stream never fills the kernel's buffers, so WriteTimeout alone
+	// never drops them. Zero or negative means no limit, and no timer.
+	MaxLifetime time.Duration
 
 	// ErrorEvent, when set, returns the event sent to the client after the
 	// view yields an error (or an event fails to encode), before the stream
@@ -149,8 +165,12 @@ const (
 // HEAD with the stream's headers and no body, and other methods with 405
 // Method Not Allowed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r, cancel := h.endable(r)
 	if events := h.accept(w, r); events != nil {
-		h.serve(w, r, events)
+		h.serve(w, r, events, cancel)
+	}
+	if cancel != nil {
+		cancel(nil)
 	}
 }
 
@@ -215,8 +235,9 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event
 	return events
 }
 
-// serve streams events to the client.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, events iter.Seq2[Event, error]) {
+// serve streams events to the client. cancel, when not nil, ends the
+// view's context early (see Handler.endable).
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, events iter.Seq2[Event, error], cancel context.CancelCauseFunc) {
 	s, err := h.start(r.Context(), w)
 	if s == nil {
 		h.cannotFlush(w, r, err)
@@ -226,6 +247,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, events iter.Seq2
 	if err != nil {
 		h.dropped(r, err)
 		return
+	}
+	if cancel != nil {
+		h.bind(r.Context(), s, cancel)
 	}
 	h.finish(r, s, s.pump(events, r.Context().Done()))
 }
@@ -273,7 +297,8 @@ func (s *stream) pump(events iter.Seq2[Event, error], done <-chan struct{}) erro
 }
 
 // finish logs how the stream ended and writes its last words: the error
-// event after a failure, or the retry hint on shutdown.
+// event after a failure, or the retry hint on shutdown and at the end of
+// its lifetime.
 func (h *Handler) finish(r *http.Request, s *stream, failure error) {
 	ctx := r.Context()
 	if err := s.broken(); err != nil {
@@ -294,8 +319,11 @@ func (h *Handler) finish(r *http.Request, s *stream, failure error) {
 		return
 	}
 	var shutdown *shutdownError
-	if errors.As(context.Cause(ctx), &shutdown) {
+	switch cause := context.Cause(ctx); {
+	case errors.As(cause, &shutdown):
 		s.writeRetry(shutdown.jitteredRetry())
+	case errors.Is(cause, ErrMaxLifetime):
+		s.writeRetry(h.Retry)
 	}
 }
 

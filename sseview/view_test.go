@@ -637,16 +637,6 @@ func TestReusedTextIsWrittenAsItWasAtEachYield(t *testing.T) {
 	}
 }
 
-// appRouter is a chi router with the middleware applications typically put
-// in front of their routes.
-func appRouter() *chi.Mux {
-	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.ClientIPFromXFF("127.0.0.0/8"),
-		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: discardLog{}, NoColor: true}),
-		middleware.Recoverer)
-	return r
-}
-
 // Every refusal keeps its status and sends its {"error": ...} body as
 // JSON, even to a client that asks for XML first: render.Respond would
 // pick XML, which the body cannot be encoded as, and answer 500.

@@ -1,0 +1,56 @@
+package sseview
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"time"
+)
+
+// ErrMaxLifetime is the cause (see context.Cause) of a stream's context
+// when [Handler.MaxLifetime] ends the stream.
+var ErrMaxLifetime = errors.New("sseview: stream reached Handler.MaxLifetime")
+
+// endable gives r a context of its own, which the Handler can end before the
+// view is done, when something may end the stream early: MaxLifetime, or
+// Shutdown through [EndStreamsOnShutdown]. Otherwise it returns r as it is
+// and a nil cancel, and the view gets the request's own context.
+//
+// The context is made before the view sees the request, since the view
+// keeps the context Stream is given; the stream is bound to it once it
+// starts (see bind), so that a request refused or still being accepted is
+// never ended early. ServeHTTP cancels it when it is done, without a defer:
+// ServeHTTP's frame stays on the stack for the whole stream (see
+// Handler.accept), and if a view panics, the end of the request cancels
+// this context with its own.
+func (h *Handler) endable(r *http.Request) (*http.Request, context.CancelCauseFunc) {
+	if h.MaxLifetime <= 0 && registryOf(r.Context()) == nil {
+		return r, nil
+	}
+	ctx, cancel := context.WithCancelCause(r.Context())
+	return r.WithContext(ctx), cancel
+}
+
+// bind lets what may end s early do so through cancel, from now until
+// s.close: its lifetime's timer and the server's shutdown.
+func (h *Handler) bind(ctx context.Context, s *stream, cancel context.CancelCauseFunc) {
+	s.cancel = cancel
+	if d := h.lifetime(); d > 0 {
+		s.expiry = time.AfterFunc(d, func() { cancel(ErrMaxLifetime) })
+	}
+	if reg := registryOf(ctx); reg != nil {
+		reg.add(s)
+	}
+}
+
+// lifetime returns how long a new stream may run, drawn at random between
+// 90% and 100% of MaxLifetime, or zero for no limit. The spread keeps the
+// streams of clients that came together, after a deploy for instance, from
+// all ending, and reconnecting, together again.
+func (h *Handler) lifetime() time.Duration {
+	if h.MaxLifetime <= 0 {
+		return 0
+	}
+	return h.MaxLifetime - rand.N(h.MaxLifetime/10+1)
+}

@@ -18,7 +18,7 @@ import (
 
 func TestMemoryBroker(t *testing.T) {
 	brokertest.Run(t, func(t *testing.T, l brokertest.Limits) sseview.Broker {
-		return &sseview.MemoryBroker{MaxEvents: l.MaxEvents, MaxAge: l.MaxAge}
+		return &sseview.MemoryBroker{MaxEvents: l.MaxEvents, MaxAge: l.MaxAge, QueueLen: l.QueueLen}
 	})
 }
 

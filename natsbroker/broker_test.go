@@ -184,43 +184,6 @@ func TestEventFieldsTravelExactly(t *testing.T) {
 	}
 }
 
-func TestPublishRefuses(t *testing.T) {
-	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
-	for _, topic := range []string{"", "a..b", ".a", "a.", "a b", "a.*", ">", "a.>", "tab\t", "ü", "a\x00"} {
-		t.Run("topic "+strconv.Quote(topic), func(t *testing.T) {
-			_, err := b.Publish(t.Context(), topic, sseview.Text{Data: "x"})
-			require.ErrorIs(t, err, natsbroker.ErrInvalidTopic)
-			assert.Contains(t, err.Error(), "natsbroker: ")
-			for ev, err := range b.Subscribe(t.Context(), topic, "") {
-				assert.Nil(t, ev)
-				assert.ErrorIs(t, err, natsbroker.ErrInvalidTopic)
-			}
-		})
-	}
-	marker := publish(t, b, "ok", "marker")
-	s := subscribe(t, b, "ok", marker)
-	for name, ev := range map[string]sseview.Event{
-		"comment":       sseview.Comment("c"),
-		"nil":           nil,
-		"CR in type":    sseview.Text{Type: "a\rb"},
-		"invalid UTF-8": sseview.Text{Data: "\xff"},
-		"bad JSON":      sseview.JSON{Data: func() {}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := b.Publish(t.Context(), "ok", ev)
-			require.ErrorIs(t, err, sseview.ErrInvalidEvent)
-			assert.Contains(t, err.Error(), "natsbroker: ")
-		})
-	}
-	// The refused events reached no one: the next event is the valid one.
-	valid := publish(t, b, "ok", "valid")
-	assert.Equal(t, valid, s.next().ID)
-	for _, topic := range []string{"a.b.c", "room-1_x", "A.Z.0.9"} {
-		_, err := b.Publish(t.Context(), topic, sseview.Text{Data: "x"})
-		assert.NoError(t, err, topic)
-	}
-}
-
 func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
 	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
 	publish(t, b, "live", "before")
@@ -539,6 +502,12 @@ func TestNewValidates(t *testing.T) {
 	assert.ErrorContains(t, err, "natsbroker: ")
 	_, err = natsbroker.New(t.Context(), nc, natsbroker.Config{SubjectPrefix: "a.*"})
 	assert.ErrorContains(t, err, "natsbroker: Config.SubjectPrefix")
+	_, err = natsbroker.New(t.Context(), nc, natsbroker.Config{PublishTimeout: -time.Second})
+	assert.ErrorContains(t, err, "natsbroker: Config.PublishTimeout")
+	_, err = natsbroker.New(t.Context(), nc, natsbroker.Config{DuplicateWindow: -time.Second})
+	assert.ErrorContains(t, err, "natsbroker: Config.DuplicateWindow")
+	_, err = natsbroker.New(t.Context(), nc, natsbroker.Config{MaxAge: time.Minute, DuplicateWindow: time.Hour})
+	assert.ErrorContains(t, err, "natsbroker: stream ", "a duplicate window longer than MaxAge")
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err = natsbroker.New(ctx, nc, natsbroker.Config{})
@@ -565,10 +534,12 @@ func TestConfigSetsTheStream(t *testing.T) {
 		maxAge    time.Duration
 		maxCons   int
 		storage   jetstream.StorageType
+		dupes     time.Duration
 	}{
-		{"defaults", natsbroker.Config{}, 1000, time.Hour, 10_000, jetstream.FileStorage},
-		{"set", natsbroker.Config{MaxEvents: 5, MaxAge: 2 * time.Minute, MaxConsumers: 50, MemoryStorage: true}, 5, 2 * time.Minute, 50, jetstream.MemoryStorage},
-		{"no limits", natsbroker.Config{MaxEvents: -1, MaxAge: -1, MaxConsumers: -1}, -1, 0, -1, jetstream.FileStorage},
+		{"defaults", natsbroker.Config{}, 1000, time.Hour, 10_000, jetstream.FileStorage, 2 * time.Minute},
+		{"set", natsbroker.Config{MaxEvents: 5, MaxAge: 2 * time.Minute, MaxConsumers: 50, MemoryStorage: true, DuplicateWindow: 30 * time.Second}, 5, 2 * time.Minute, 50, jetstream.MemoryStorage, 30 * time.Second},
+		{"no limits", natsbroker.Config{MaxEvents: -1, MaxAge: -1, MaxConsumers: -1}, -1, 0, -1, jetstream.FileStorage, 2 * time.Minute},
+		{"a MaxAge shorter than the default duplicate window", natsbroker.Config{MaxAge: time.Second}, 1000, time.Second, 10_000, jetstream.FileStorage, time.Second},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -585,6 +556,7 @@ func TestConfigSetsTheStream(t *testing.T) {
 			assert.Equal(t, c.maxAge, got.MaxAge)
 			assert.Equal(t, c.maxCons, got.MaxConsumers)
 			assert.Equal(t, c.storage, got.Storage)
+			assert.Equal(t, c.dupes, got.Duplicates)
 		})
 	}
 }

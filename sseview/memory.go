@@ -188,7 +188,7 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, topic, lastEventID string)
 		}
 		// The live loop is all that stays on the stack while the stream
 		// waits; catchUp's frame is gone by then (see Handler.accept).
-		if err := sub.Drain(ctx, yield); err != nil {
+		if err := sub.Drain(ctx, func(e *Encoded, _ error) bool { return yield(e, nil) }); err != nil {
 			yield(nil, err)
 		}
 	}

@@ -18,14 +18,14 @@ type memTopic struct {
 
 	mu sync.Mutex
 	history
-	subs    fanout.Group[Event] // every one an *Encoded
+	subs    fanout.Group[*Encoded]
 	timer   bool                // an expiry timer is pending
 	removed bool                // no longer in the broker's map: callers look it up again
 }
 
 // memSub is one subscription: its queue, and the topic it looked up.
 type memSub struct {
-	fanout.Queue[Event]
+	fanout.Queue[*Encoded]
 	topic *memTopic // the topic looked up last, nil before
 }
 

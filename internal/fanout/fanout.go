@@ -43,6 +43,7 @@ func Limit(queueLen int) int {
 
 // maxSpare bounds the array a drained queue keeps between bursts, in
 // items, so that a burst's array is not held while the subscriber idles.
+// The price is a new array for each burst of more than maxSpare items.
 const maxSpare = 64
 
 // Queue is one subscriber's queue. Its zero value is ready; it must not be
@@ -164,7 +165,7 @@ func (q *Queue[T]) Drain(ctx context.Context, yield func(T, error) bool) error {
 			return end
 		}
 		if cap(batch) > maxSpare {
-			batch = nil
+			batch = nil // a burst's array is not kept while idle
 		}
 	}
 }

@@ -75,10 +75,11 @@ var Wait = 10 * time.Second
 // from any id the broker gave yields the rest once and in order, or a reset
 // when the history no longer reaches it, never a silent gap; a keyed event
 // published again is stored and delivered once; a slow subscriber yields
-// exactly its queued events and then ErrSlowSubscriber; the limits' zero and
-// negative values mean the same as in every other broker; and every
+// exactly its queued events and then ErrSlowSubscriber; zero and negative
+// MaxEvents and QueueLen mean the same as in every other broker; and every
 // subscription ends promptly when its caller leaves. Run does not test
-// durability, several instances, or how long a duplicate window lasts.
+// durability, several instances, how long a duplicate window lasts, or
+// MaxAge's zero and negative values (that would take an hour).
 func Run(t *testing.T, newBroker func(t *testing.T, l Limits) sseview.Broker) {
 	t.Helper()
 	s := &suite{newBroker: newBroker}

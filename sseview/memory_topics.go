@@ -19,8 +19,8 @@ type memTopic struct {
 	mu sync.Mutex
 	history
 	subs    fanout.Group[*Encoded]
-	timer   bool                // an expiry timer is pending
-	removed bool                // no longer in the broker's map: callers look it up again
+	timer   bool // an expiry timer is pending
+	removed bool // no longer in the broker's map: callers look it up again
 }
 
 // memSub is one subscription: its queue, and the topic it looked up.

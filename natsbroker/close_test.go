@@ -8,6 +8,7 @@ import (
 
 	"github.com/sseview/sseview/natsbroker"
 	"github.com/sseview/sseview/natsbroker/internal/natstest"
+	"github.com/sseview/sseview/sseview"
 )
 
 // TestCloseReturnsAfterItsConsumersStopped holds a subscriber inside
@@ -39,4 +40,38 @@ func TestCloseReturnsAfterItsConsumersStopped(t *testing.T) {
 	// The subscriber, once let go, ends with ErrClosed after what it had.
 	assert.Equal(t, "2", held.next().Data)
 	assert.ErrorIs(t, held.nextResult().err, natsbroker.ErrClosed)
+}
+
+func TestCloseEndsSubscriptions(t *testing.T) {
+	srv := natstest.Start(t)
+	nc := srv.Connect(t)
+	b, err := natsbroker.New(t.Context(), nc, natsbroker.Config{Logger: quiet})
+	require.NoError(t, err)
+	marker := publish(t, b, "x", "m")
+	s := subscribe(t, b, "x", marker)
+	id := publish(t, b, "x", "1")
+	require.Equal(t, id, s.next().ID)
+	require.NoError(t, b.Close())
+	require.NoError(t, b.Close())
+	assert.ErrorIs(t, s.nextResult().err, natsbroker.ErrClosed)
+	_, err = b.Publish(t.Context(), "x", sseview.Text{})
+	assert.ErrorIs(t, err, natsbroker.ErrClosed)
+	for _, err := range b.Subscribe(t.Context(), "x", "") {
+		assert.ErrorIs(t, err, natsbroker.ErrClosed)
+	}
+}
+
+func TestConnectionClosedEndsSubscriptions(t *testing.T) {
+	srv := natstest.Start(t)
+	nc := srv.Connect(t)
+	b, err := natsbroker.New(t.Context(), nc, natsbroker.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	marker := publish(t, b, "x", "m")
+	s := subscribe(t, b, "x", marker)
+	id := publish(t, b, "x", "1")
+	require.Equal(t, id, s.next().ID)
+	nc.Close()
+	r := s.nextResult()
+	assert.ErrorIs(t, r.err, natsbroker.ErrConnClosed)
 }

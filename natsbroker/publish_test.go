@@ -2,6 +2,7 @@ package natsbroker_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -66,5 +67,20 @@ func TestDuplicateWindowEnds(t *testing.T) {
 		}
 		require.Less(t, time.Since(published), window+wait, "the key was still remembered long after the window")
 		<-tick.C
+	}
+}
+
+func TestPublishAssignsIncreasingIDs(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
+	prev := uint64(0)
+	for i := range 5 {
+		id := publish(t, b, "a", strconv.Itoa(i))
+		n, err := strconv.ParseUint(id, 10, 64)
+		require.NoError(t, err, "id %q", id)
+		assert.Equal(t, strconv.FormatUint(n, 10), id, "plain decimal")
+		assert.Greater(t, n, prev)
+		prev = n
+		// Another topic shares the stream's sequence; ids still increase.
+		publish(t, b, "b", "x")
 	}
 }

@@ -5,42 +5,13 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sseview/sseview/natsbroker"
 	"github.com/sseview/sseview/natsbroker/internal/natstest"
-	"github.com/sseview/sseview/sseview"
 )
-
-// waitLive publishes warm-up events until each subscription has one (and
-// has read it): from then on each gets every event published.
-func waitLive(t *testing.T, b sseview.Broker, topic string, subs ...*sub) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for _, s := range subs {
-		for live := false; !live; {
-			require.True(t, time.Now().Before(deadline), "no warm-up event in %v", wait)
-			_, err := b.Publish(t.Context(), topic, sseview.Text{Type: "warm-up"})
-			require.NoError(t, err)
-			select {
-			case r := <-s.out:
-				require.NoError(t, r.err)
-				live = true
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-	// Warm-up events published after a subscription went live reach it
-	// too: read them, so that the tests start on a clean queue.
-	last := publish(t, b, topic, "warm-up done")
-	for _, s := range subs {
-		for s.next().ID != last {
-		}
-	}
-}
 
 func TestManyTopics(t *testing.T) {
 	b := newBroker(t, natstest.Start(t), natsbroker.Config{})

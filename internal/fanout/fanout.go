@@ -10,8 +10,9 @@
 // more arrives is dropped, and yields what it had, then [ErrOverflow].
 //
 // Lock order: the lock of a [Group]'s owner (a topic, a live feed) is
-// taken before a Queue's mu; a Queue's mu is held only inside this package,
-// never while taking another lock or calling out.
+// taken before a Queue's mu. A Queue's mu is held only inside this
+// package, never while taking another lock; the one call out under it is
+// [Queue.FinishCatchUp]'s done, which must neither block nor lock.
 package fanout
 
 import (

@@ -24,10 +24,7 @@ func TestConformance(t *testing.T) {
 	var streams atomic.Int64
 	brokertest.Run(t, func(t *testing.T, l brokertest.Limits) sseview.Broker {
 		n := strconv.FormatInt(streams.Add(1), 10)
-		cfg := natsbroker.Config{Stream: "CONFORMANCE" + n, SubjectPrefix: "conformance" + n, MaxEvents: l.MaxEvents, MaxAge: l.MaxAge, Logger: quiet}
-		if l.MaxAge == 0 {
-			cfg.MaxAge = -1
-		}
+		cfg := natsbroker.Config{Stream: "CONFORMANCE" + n, SubjectPrefix: "conformance" + n, MaxEvents: l.MaxEvents, MaxAge: l.MaxAge, QueueLen: l.QueueLen, Logger: quiet}
 		b, err := natsbroker.New(t.Context(), srv.Connect(t), cfg)
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, b.Close()) })

@@ -2,12 +2,12 @@ package natsbroker_test
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"log"
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/nats-io/nats.go"
 
 	"github.com/sseview/sseview/natsbroker"
@@ -35,18 +35,28 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer broker.Close()
-
-	r := chi.NewRouter()
-	r.Get("/rooms/{room}", sseview.AsView(Room{Broker: broker}))
-	r.Post("/rooms/{room}", func(w http.ResponseWriter, r *http.Request) {
-		id, err := broker.Publish(r.Context(), "room."+chi.URLParam(r, "room"),
-			sseview.JSON{Type: "message", Data: map[string]string{"text": r.FormValue("text")}})
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+	defer func() {
+		if err := broker.Close(); err != nil {
+			log.Print(err)
 		}
-		_, _ = w.Write([]byte(id))
+	}()
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /rooms/{room}", sseview.AsView(Room{Broker: broker}))
+	mux.HandleFunc("POST /rooms/{room}", func(w http.ResponseWriter, r *http.Request) {
+		// The client's own message id makes a retried POST publish once.
+		msg := sseview.Keyed{Key: r.FormValue("msgid"), Event: sseview.JSON{Type: "message", Data: map[string]string{"text": r.FormValue("text")}}}
+		id, err := broker.Publish(r.Context(), "room."+r.PathValue("room"), msg)
+		switch {
+		case errors.Is(err, sseview.ErrInvalidEvent), errors.Is(err, sseview.ErrInvalidTopic):
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		case err != nil: // NATS down or slow: the client retries with the same msgid
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		default:
+			if _, err := w.Write([]byte(id)); err != nil {
+				log.Print(err)
+			}
+		}
 	})
-	log.Fatal(http.ListenAndServe("127.0.0.1:8000", r))
+	log.Fatal(http.ListenAndServe("127.0.0.1:8000", mux))
 }

@@ -11,7 +11,7 @@ func (b *Broker) Subscribers(topic string) (n int, feed bool) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.subs), true
+	return h.subs.Len(), true
 }
 
 // Feeds returns how many live feeds this instance runs.

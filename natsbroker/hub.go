@@ -10,25 +10,34 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/sseview/sseview/internal/fanout"
 	"github.com/sseview/sseview/sseview"
 )
 
 // hub is the live feed of one subject on this instance: one ordered
 // consumer whose messages are decoded and encoded once, then handed to
-// every local subscriber's queue.
+// every local subscriber's queue by the shared fan-out.
 type hub struct {
 	b       *Broker
 	subject string
 	ready   chan struct{} // closed when started; err is set before
 	err     error
-	users   int // guarded by b.mu
+	users   int           // guarded by b.mu
+	halted  chan struct{} // closed once stop has stopped the consumer
 
-	mu   sync.Mutex
-	last uint64 // the sequence of the last message fanned out
-	subs map[*subscriber]struct{}
-	done error // why the feed ended; nil while it runs
-	cons jetstream.Consumer
-	cc   jetstream.ConsumeContext
+	mu       sync.Mutex
+	last     uint64 // the sequence of the last message fanned out
+	subs     fanout.Group[item]
+	done     error // why the feed ended; nil while it runs
+	cons     jetstream.Consumer
+	cc       jetstream.ConsumeContext
+	stopping bool // stop was called: a consumer started later is stopped at once
+}
+
+// item is one event of the live feed.
+type item struct {
+	seq uint64
+	ev  *sseview.Encoded
 }
 
 // acquire returns the running hub of subj, starting it if this is its first
@@ -43,14 +52,20 @@ func (b *Broker) acquire(ctx context.Context, subj string) (*hub, error) {
 		h := b.hubs[subj]
 		starter := h == nil
 		if starter {
-			h = &hub{b: b, subject: subj, ready: make(chan struct{}), subs: make(map[*subscriber]struct{})}
+			h = &hub{b: b, subject: subj, ready: make(chan struct{}), halted: make(chan struct{})}
 			b.hubs[subj] = h
+			b.starting.Add(1)
 		}
 		h.users++
 		b.mu.Unlock()
 
 		if starter {
-			h.err = h.start(ctx)
+			sctx, cancel := b.withLife(ctx)
+			h.err = h.start(sctx)
+			cancel()
+			if h.err != nil && b.life.Err() != nil {
+				h.err = ErrClosed
+			}
 			if h.err != nil {
 				// Later users start afresh rather than inherit this failure.
 				b.mu.Lock()
@@ -60,6 +75,7 @@ func (b *Broker) acquire(ctx context.Context, subj string) (*hub, error) {
 				b.mu.Unlock()
 			}
 			close(h.ready)
+			b.starting.Done()
 		} else {
 			select {
 			case <-h.ready:
@@ -125,36 +141,51 @@ func (h *hub) start(ctx context.Context) error {
 		return fmt.Errorf("natsbroker: live consumer on %s: %w", h.subject, err)
 	}
 	h.mu.Lock()
-	h.cons, h.cc = cons, cc
+	stopping := h.stopping
+	if !stopping {
+		h.cons, h.cc = cons, cc
+	}
 	h.mu.Unlock()
+	if stopping {
+		// Close stopped the hub while it started.
+		cc.Stop()
+		<-cc.Closed()
+		h.b.deleteConsumer(ctx, cons)
+		return ErrClosed
+	}
 	return nil
 }
 
-// stop ends the live consumer and deletes it from the server.
+// stop ends the live consumer and deletes it from the server. It returns
+// once the consumer has stopped, whichever call of stop stopped it.
 func (h *hub) stop(ctx context.Context) {
 	h.mu.Lock()
+	if h.stopping {
+		h.mu.Unlock()
+		<-h.halted
+		return
+	}
+	h.stopping = true
 	cons, cc := h.cons, h.cc
 	h.cons, h.cc = nil, nil
 	h.mu.Unlock()
-	if cc == nil {
-		return
+	if cc != nil {
+		cc.Stop()
+		<-cc.Closed()
+		h.b.deleteConsumer(ctx, cons)
 	}
-	cc.Stop()
-	<-cc.Closed()
-	h.b.deleteConsumer(ctx, cons)
+	close(h.halted)
 }
 
-// fail ends the feed and every subscription on it with err.
+// fail ends the feed and every subscription on it with err, after the
+// events each had waiting.
 func (h *hub) fail(err error) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.done == nil {
 		h.done = err
 	}
-	for s := range h.subs {
-		s.fail(err)
-		delete(h.subs, s)
-	}
-	h.mu.Unlock()
+	h.subs.End(err)
 }
 
 // deliver runs on the consumer's goroutine, once per message in stream
@@ -177,12 +208,7 @@ func (h *hub) deliver(msg jetstream.Msg) {
 		h.b.logger.Error("natsbroker: skipping a message that is not an event", "err", err)
 		return
 	}
-	it := item{seq: seq, ev: ev}
-	for s := range h.subs {
-		if !s.offer(it) {
-			delete(h.subs, s)
-		}
-	}
+	h.subs.Send(item{seq: seq, ev: ev}, h.b.queue)
 }
 
 // consumeError hears the live consumer's troubles. The ordered consumer
@@ -198,127 +224,19 @@ func (h *hub) consumeError(_ jetstream.ConsumeContext, err error) {
 
 // add joins s to the feed and returns the feed's position: s gets every
 // message after it.
-func (h *hub) add(s *subscriber) uint64 {
+func (h *hub) add(s *fanout.Queue[item]) uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.done != nil {
-		s.fail(h.done)
+		s.End(h.done)
 		return h.last
 	}
-	h.subs[s] = struct{}{}
+	h.subs.Add(s)
 	return h.last
 }
 
-func (h *hub) remove(s *subscriber) {
+func (h *hub) remove(s *fanout.Queue[item]) {
 	h.mu.Lock()
-	delete(h.subs, s)
+	h.subs.Remove(s)
 	h.mu.Unlock()
-}
-
-// item is one event of the live feed.
-type item struct {
-	seq uint64
-	ev  *sseview.Encoded
-}
-
-// subscriber is the queue between the live feed and one subscription.
-type subscriber struct {
-	wake chan struct{} // holds a token when there is news
-
-	mu         sync.Mutex
-	queue      []item // queue[head:] are waiting
-	head       int
-	max        int
-	catchingUp bool   // an overflow drops the queue instead of the subscriber
-	lostTo     uint64 // while catching up: the newest event dropped from the queue
-	err        error
-}
-
-func newSubscriber(max int, catchingUp bool) *subscriber {
-	return &subscriber{wake: make(chan struct{}, 1), max: max, catchingUp: catchingUp}
-}
-
-// offer queues it. It returns false when the subscriber is full and has
-// been failed with [sseview.ErrSlowSubscriber].
-func (s *subscriber) offer(it item) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.queue)-s.head >= s.max {
-		if !s.catchingUp {
-			s.err = sseview.ErrSlowSubscriber
-			s.signal()
-			return false
-		}
-		// The catch-up reads these from the stream instead.
-		clear(s.queue)
-		s.queue, s.head = s.queue[:0], 0
-		s.lostTo = it.seq
-		return true
-	}
-	if len(s.queue) == cap(s.queue) && s.head > 0 {
-		n := copy(s.queue, s.queue[s.head:])
-		clear(s.queue[n:])
-		s.queue, s.head = s.queue[:n], 0
-	}
-	s.queue = append(s.queue, it)
-	s.signal()
-	return true
-}
-
-func (s *subscriber) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (s *subscriber) fail(err error) {
-	s.mu.Lock()
-	if s.err == nil {
-		s.err = err
-	}
-	s.mu.Unlock()
-	s.signal()
-}
-
-// catchUpTarget returns the sequence the catch-up must read up to from
-// pos, or 0 when it is done, in which case the live queue takes over.
-func (s *subscriber) catchUpTarget(start, pos uint64) uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t := max(start, s.lostTo); t > pos {
-		return t
-	}
-	s.catchingUp = false
-	return 0
-}
-
-// take waits for the oldest queued event and removes it from the queue.
-// An event stays in the queue, counting against its length, until the
-// subscription is ready for it.
-func (s *subscriber) take(ctx context.Context) (item, error) {
-	for {
-		s.mu.Lock()
-		if s.err != nil {
-			err := s.err
-			s.mu.Unlock()
-			return item{}, err
-		}
-		if s.head < len(s.queue) {
-			it := s.queue[s.head]
-			s.queue[s.head] = item{}
-			s.head++
-			if s.head == len(s.queue) {
-				s.queue, s.head = s.queue[:0], 0
-			}
-			s.mu.Unlock()
-			return it, nil
-		}
-		s.mu.Unlock()
-		select {
-		case <-s.wake:
-		case <-ctx.Done():
-			return item{}, context.Cause(ctx)
-		}
-	}
 }

@@ -12,7 +12,7 @@ func (b *MemoryBroker) TopicCount() int {
 
 // SubscriberCount returns how many subscribers are registered on topic.
 func (b *MemoryBroker) SubscriberCount(topic string) int {
-	return b.inTopic(topic, func(t *memTopic) int { return len(t.subs) })
+	return b.inTopic(topic, func(t *memTopic) int { return t.subs.Len() })
 }
 
 // KeptCount returns how many events topic keeps.

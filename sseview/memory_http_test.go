@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/assert"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/sseview/sseview/internal/testutil"
 	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/brokertest"
 )
 
 // room is the view of the Broker docs: one topic per room. When ended is
@@ -183,4 +185,18 @@ func TestBrokerOverHTTPSlowClientDoesNotDelayOthers(t *testing.T) {
 	e := recv(t, ended, "the slow client's handler to return")
 	assert.Equal(t, "slow", e.who)
 	logs.waitFor(t, "sseview: client dropped")
+}
+
+// pollUntil polls cond until it holds, failing after brokertest.Wait: for
+// what happens on the far side of a real connection, which a synctest
+// bubble cannot hold.
+func pollUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(brokertest.Wait)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), "%s: not within %v", what, brokertest.Wait)
+		<-tick.C
+	}
 }

@@ -234,8 +234,9 @@ func ExampleStream_Next() {
 // Handler's keep-alive, set to 10 ms so that the example does not wait
 // 15 s. (In a testing/synctest bubble the default costs no time.)
 func ExampleStream_comments() {
-	quiet := &sseview.Handler{View: Room{Broker: &sseview.MemoryBroker{}}, KeepAlive: 10 * time.Millisecond}
-	s, err := sseviewtest.Open(quiet, httptest.NewRequest(http.MethodGet, "/", nil))
+	mux := http.NewServeMux()
+	mux.Handle("GET /rooms/{room}", &sseview.Handler{View: Room{Broker: &sseview.MemoryBroker{}}, KeepAlive: 10 * time.Millisecond})
+	s, err := sseviewtest.Open(mux, httptest.NewRequest(http.MethodGet, "/rooms/quiet", nil))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -81,13 +81,18 @@ func (s *Server) Up() {
 // opts after those, closed at t.Cleanup.
 func (s *Server) Connect(t testing.TB, opts ...nats.Option) *nats.Conn {
 	t.Helper()
+	return connect(t, s.URL(), opts)
+}
+
+func connect(t testing.TB, url string, opts []nats.Option) *nats.Conn {
+	t.Helper()
 	opts = append([]nats.Option{
 		nats.ReconnectWait(20 * time.Millisecond),
 		nats.ReconnectJitter(0, 0),
 		nats.MaxReconnects(-1),
 		nats.Name(t.Name()),
 	}, opts...)
-	nc, err := nats.Connect(s.URL(), opts...)
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		t.Fatalf("natstest: connect: %v", err)
 	}

@@ -1,0 +1,253 @@
+// Package fanout is the live delivery every broker of this repository
+// shares: a bounded queue per subscriber with its wake-up, the loop that
+// offers one event to every subscriber of a topic, and the overflow rule
+// of the sseview.Broker contract.
+//
+// A [Queue] grows with what its subscriber has yet to take, rather than
+// holding QueueLen slots from the start: an idle subscriber costs a few
+// words and a one-slot wake channel. The publisher never waits on a
+// subscriber: a subscriber that has its limit of items waiting when one
+// more arrives is dropped, and yields what it had, then [ErrOverflow].
+//
+// Lock order: the lock of a [Group]'s owner (a topic, a live feed) is
+// taken before a Queue's mu. A Queue's mu is held only inside this
+// package, never while taking another lock; the one call out under it is
+// [Queue.FinishCatchUp]'s done, which must neither block nor lock.
+package fanout
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrOverflow ends the queue of a subscriber that fell too far behind. It
+// is sseview.ErrSlowSubscriber.
+var ErrOverflow = errors.New("sseview: subscriber fell behind")
+
+// DefaultQueueLen is the limit of a QueueLen setting of zero.
+const DefaultQueueLen = 256
+
+// Limit returns the limit that a QueueLen setting means, as the
+// sseview.Broker contract says: zero is DefaultQueueLen, negative is no
+// limit (-1).
+func Limit(queueLen int) int {
+	switch {
+	case queueLen == 0:
+		return DefaultQueueLen
+	case queueLen < 0:
+		return -1
+	}
+	return queueLen
+}
+
+// maxSpare bounds the array a drained queue keeps between bursts, in
+// items, so that a burst's array is not held while the subscriber idles.
+// The price is a new array for each burst of more than maxSpare items.
+const maxSpare = 64
+
+// Queue is one subscriber's queue. Its zero value is ready; it must not be
+// copied after first use. One goroutine, the subscriber's, calls [Queue.Drain]
+// and the catch-up methods; any goroutine may [Queue.End] it.
+type Queue[T any] struct {
+	// pos is the queue's index in its Group plus one, 0 when in none;
+	// guarded by the Group owner's lock.
+	pos int32
+	// waiting counts the items put and not yet yielded, including those
+	// Drain has taken and not yet handed on: what the limit bounds.
+	waiting atomic.Int32
+	// wake holds a signal when items or the end are waiting. It is made
+	// when the queue joins a Group or is ended, before Drain waits on it.
+	wake chan struct{}
+
+	// The fields are laid out so that an idle subscriber of the memory
+	// broker, a Queue and a pointer, fits 80 bytes.
+	mu    sync.Mutex
+	items []T
+	end   error       // the queue ends with it after its items; nil while it goes on
+	cu    *catchUp[T] // non-nil in catch-up mode
+}
+
+// catchUp is the state of a queue in catch-up mode: an overflow discards
+// the queue instead of ending it, and lost is the newest item discarded,
+// so that the subscriber reads what it lost from elsewhere before it goes
+// live.
+type catchUp[T any] struct {
+	lost    T
+	hasLost bool
+}
+
+func (q *Queue[T]) init() {
+	if q.wake == nil {
+		q.wake = make(chan struct{}, 1)
+	}
+}
+
+func (q *Queue[T]) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default: // a signal is already pending
+	}
+}
+
+// put queues v, or ends q with ErrOverflow when limit items are waiting
+// (limit < 0: never). It reports whether q goes on.
+func (q *Queue[T]) put(v T, limit int) bool {
+	q.mu.Lock()
+	ok := q.end == nil
+	if ok {
+		switch {
+		case limit < 0 || int(q.waiting.Load()) < limit:
+			q.items = append(q.items, v)
+			q.waiting.Add(1)
+		case q.cu != nil:
+			clear(q.items)
+			q.items = q.items[:0]
+			q.waiting.Store(0)
+			q.cu.lost, q.cu.hasLost = v, true
+		default:
+			q.end = ErrOverflow
+			ok = false
+		}
+	}
+	q.mu.Unlock()
+	q.signal()
+	return ok
+}
+
+// End makes q end with err after the items it holds, unless it has ended
+// already. It is how a broker that closes, or loses its source, ends its
+// subscriptions.
+func (q *Queue[T]) End(err error) {
+	q.mu.Lock()
+	q.init()
+	if q.end == nil {
+		q.end = err
+	}
+	q.mu.Unlock()
+	q.signal()
+}
+
+// take returns what is queued, leaving spare's array as the new queue, and
+// the error q ends with after those items.
+func (q *Queue[T]) take(spare []T) ([]T, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = spare[:0]
+	return items, q.end
+}
+
+// Drain hands every item put in q to yield, in order, until ctx is done or
+// yield returns false (it returns nil then), or until q has ended and its
+// items are handed on: it returns the error q ended with. yield has the
+// shape of an iterator's, so that a broker can pass its own; its error is
+// always nil.
+func (q *Queue[T]) Drain(ctx context.Context, yield func(T, error) bool) error {
+	var batch []T
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-q.wake:
+		}
+		var end error
+		batch, end = q.take(batch)
+		for i, v := range batch {
+			var zero T
+			batch[i] = zero
+			q.waiting.Add(-1)
+			if !yield(v, nil) {
+				return nil
+			}
+		}
+		if end != nil {
+			return end
+		}
+		if cap(batch) > maxSpare {
+			batch = nil // a burst's array is not kept while idle
+		}
+	}
+}
+
+// StartCatchUp puts q in catch-up mode, before it joins a Group: an
+// overflow discards what q holds instead of ending it (see
+// [Queue.FinishCatchUp]).
+func (q *Queue[T]) StartCatchUp() {
+	q.mu.Lock()
+	q.cu = new(catchUp[T])
+	q.mu.Unlock()
+}
+
+// FinishCatchUp calls done with the newest item q discarded in catch-up
+// mode, if any, and leaves catch-up mode when done returns true; both under
+// q's lock, so no item is discarded in between. It returns what done did.
+func (q *Queue[T]) FinishCatchUp(done func(lost T, hasLost bool) bool) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var cu catchUp[T]
+	if q.cu != nil {
+		cu = *q.cu
+	}
+	if !done(cu.lost, cu.hasLost) {
+		return false
+	}
+	q.cu = nil
+	return true
+}
+
+// Group is the set of queues a publisher feeds together: a topic's
+// subscribers. Its zero value is empty. It is not safe for concurrent use:
+// its owner's lock guards it, and the queues' positions in it.
+type Group[T any] struct {
+	queues []*Queue[T]
+}
+
+// Len returns how many queues g has.
+func (g *Group[T]) Len() int { return len(g.queues) }
+
+// Add joins q to g. q must not be in a Group.
+func (g *Group[T]) Add(q *Queue[T]) {
+	q.init()
+	g.queues = append(g.queues, q)
+	q.pos = int32(len(g.queues))
+}
+
+// Remove takes q out of g; it does nothing when q is not in g.
+func (g *Group[T]) Remove(q *Queue[T]) {
+	i := int(q.pos) - 1
+	if i < 0 || i >= len(g.queues) || g.queues[i] != q {
+		return
+	}
+	last := len(g.queues) - 1
+	moved := g.queues[last]
+	g.queues[i], moved.pos = moved, int32(i+1)
+	g.queues[last] = nil
+	g.queues = g.queues[:last]
+	q.pos = 0
+}
+
+// Send puts v in every queue of g without waiting. A queue that has limit
+// items waiting (limit < 0: never) is ended with ErrOverflow and leaves g;
+// its subscriber still gets what it had.
+func (g *Group[T]) Send(v T, limit int) {
+	for i := 0; i < len(g.queues); {
+		if q := g.queues[i]; q.put(v, limit) {
+			i++
+		} else {
+			g.Remove(q) // the last queue moves into slot i
+		}
+	}
+}
+
+// End ends every queue of g with err, after the items each holds, and
+// empties g.
+func (g *Group[T]) End(err error) {
+	for _, q := range g.queues {
+		q.End(err)
+		q.pos = 0
+	}
+	clear(g.queues)
+	g.queues = g.queues[:0]
+}

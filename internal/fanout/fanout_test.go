@@ -1,0 +1,123 @@
+package fanout
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+)
+
+// drained runs Drain on q until it returns and gives what it handed on.
+func drained(t *testing.T, q *Queue[int]) ([]int, error) {
+	t.Helper()
+	var got []int
+	err := q.Drain(t.Context(), func(v int, _ error) bool {
+		got = append(got, v)
+		return true
+	})
+	return got, err
+}
+
+func TestOverflowEndsAfterTheWaitingItems(t *testing.T) {
+	var g Group[int]
+	slow, fast := &Queue[int]{}, &Queue[int]{}
+	g.Add(slow)
+	g.Add(fast)
+	for v := range 4 {
+		g.Send(v, 3)
+		if v < 3 {
+			// The fast subscriber takes each item at once.
+			if items, _ := fast.take(nil); len(items) != 1 {
+				t.Fatalf("fast queue holds %v", items)
+			}
+			fast.waiting.Add(-1)
+		}
+	}
+	if g.Len() != 1 {
+		t.Fatalf("the group has %d queues after the overflow, want 1", g.Len())
+	}
+	got, err := drained(t, slow)
+	if !slices.Equal(got, []int{0, 1, 2}) || !errors.Is(err, ErrOverflow) {
+		t.Fatalf("the slow queue yielded %v, %v; want [0 1 2], ErrOverflow", got, err)
+	}
+}
+
+func TestNoLimit(t *testing.T) {
+	var g Group[int]
+	q := &Queue[int]{}
+	g.Add(q)
+	for v := range 1000 {
+		g.Send(v, Limit(-1))
+	}
+	q.End(errors.New("end"))
+	got, err := drained(t, q)
+	if len(got) != 1000 || err == nil || err.Error() != "end" {
+		t.Fatalf("got %d items and %v, want 1000 and the end", len(got), err)
+	}
+}
+
+func TestLimit(t *testing.T) {
+	for in, want := range map[int]int{0: DefaultQueueLen, -5: -1, 7: 7} {
+		if got := Limit(in); got != want {
+			t.Errorf("Limit(%d) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+func TestCatchUpDiscardsInsteadOfEnding(t *testing.T) {
+	var g Group[int]
+	q := &Queue[int]{}
+	q.StartCatchUp()
+	g.Add(q)
+	for v := range 5 {
+		g.Send(v, 2)
+	}
+	// 0 and 1 were queued, 2 overflowed and discarded them, 3 and 4 fill
+	// the queue again.
+	var lost int
+	if q.FinishCatchUp(func(l int, has bool) bool { lost = l; return !has }) {
+		t.Fatalf("catch-up finished although items were lost")
+	}
+	if lost != 2 {
+		t.Fatalf("the newest item lost is %d, want 2", lost)
+	}
+	if !q.FinishCatchUp(func(int, bool) bool { return true }) {
+		t.Fatalf("catch-up did not finish")
+	}
+	g.Send(5, 2) // the queue is full again, now live: an overflow ends it
+	got, err := drained(t, q)
+	if !slices.Equal(got, []int{3, 4}) || !errors.Is(err, ErrOverflow) {
+		t.Fatalf("got %v, %v; want [3 4], ErrOverflow", got, err)
+	}
+}
+
+func TestRemoveKeepsTheOthers(t *testing.T) {
+	var g Group[int]
+	qs := []*Queue[int]{{}, {}, {}}
+	for _, q := range qs {
+		g.Add(q)
+	}
+	g.Remove(qs[0])
+	g.Remove(qs[0]) // not in g any more: nothing happens
+	g.Send(1, 10)
+	g.End(errors.New("end"))
+	qs[0].End(errors.New("end"))
+	for i, q := range qs {
+		got, _ := drained(t, q)
+		if want := i > 0; (len(got) == 1) != want {
+			t.Errorf("queue %d got %v", i, got)
+		}
+	}
+}
+
+func TestDrainStopsWithItsContext(t *testing.T) {
+	var g Group[int]
+	q := &Queue[int]{}
+	g.Add(q)
+	ctx, cancel := context.WithCancel(t.Context())
+	g.Send(1, 10)
+	err := q.Drain(ctx, func(int, error) bool { cancel(); return true })
+	if err != nil {
+		t.Fatalf("Drain returned %v after its context was done, want nil", err)
+	}
+}

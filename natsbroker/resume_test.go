@@ -1,0 +1,176 @@
+package natsbroker_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sseview/sseview/natsbroker"
+	"github.com/sseview/sseview/natsbroker/internal/natstest"
+	"github.com/sseview/sseview/sseview"
+)
+
+func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
+	publish(t, b, "live", "before")
+	s := subscribe(t, b, "live", "")
+	// The subscription joins the feed at some point while events are being
+	// published; from the first event it gets, it must get every later one.
+	stop := make(chan struct{})
+	published := make(chan string, 1000)
+	go func() {
+		defer close(published)
+		for i := range 1000 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id, err := b.Publish(t.Context(), "live", sseview.Text{Data: strconv.Itoa(i)})
+			if !assert.NoError(t, err) {
+				return
+			}
+			published <- id
+		}
+	}()
+	first := s.next()
+	close(stop)
+	var ids []string
+	for id := range published {
+		ids = append(ids, id)
+	}
+	i := 0
+	for i < len(ids) && ids[i] != first.ID {
+		i++
+	}
+	require.Less(t, i, len(ids), "the first event received was published")
+	for _, id := range ids[i+1:] {
+		assert.Equal(t, id, s.next().ID)
+	}
+}
+
+func TestResume(t *testing.T) {
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
+	var ids, data []string
+	for i := range 5 {
+		ids = append(ids, publish(t, b, "r", strconv.Itoa(i)))
+		data = append(data, strconv.Itoa(i))
+		publish(t, b, "other", "x")
+	}
+	otherNewest := publish(t, b, "other", "newest")
+	for i, last := range ids {
+		t.Run("after "+last, func(t *testing.T) {
+			s := subscribe(t, b, "r", last)
+			for j := i + 1; j < len(ids); j++ {
+				ev := s.next()
+				assert.Equal(t, ids[j], ev.ID)
+				assert.Equal(t, data[j], ev.Data)
+			}
+			live := publish(t, b, "r", "live "+last)
+			ids = append(ids, live)
+			data = append(data, "live "+last)
+			assert.Equal(t, live, s.next().ID)
+		})
+	}
+	t.Run("kept id of another topic", func(t *testing.T) {
+		// Nothing after it aged out, and the topic has fewer events than
+		// MaxEvents, so none was removed by count: no reset.
+		s := subscribe(t, b, "r", otherNewest)
+		for _, id := range ids[5:] { // the live events of the subtests above
+			assert.Equal(t, id, s.next().ID)
+		}
+		live := publish(t, b, "r", "live")
+		ids = append(ids, live)
+		assert.Equal(t, live, s.next().ID)
+	})
+	t.Run("id of another topic after the newest event", func(t *testing.T) {
+		otherNewest := publish(t, b, "other", "newest")
+		// Nothing of the topic can have been lost after it: no reset.
+		s := subscribe(t, b, "r", otherNewest)
+		live := publish(t, b, "r", "live")
+		assert.Equal(t, live, s.next().ID)
+	})
+}
+
+func TestResetEvent(t *testing.T) {
+	srv := natstest.Start(t)
+	b := newBroker(t, srv, natsbroker.Config{MaxEvents: 3})
+	var ids []string
+	for i := range 6 {
+		ids = append(ids, publish(t, b, "h", strconv.Itoa(i)))
+		publish(t, b, "other", "x")
+	}
+	t.Run("kept id resumes", func(t *testing.T) {
+		s := subscribe(t, b, "h", ids[4])
+		assert.Equal(t, ids[5], s.next().ID)
+	})
+	newest := ids[len(ids)-1]
+	cases := map[string]string{
+		"evicted":             ids[1],
+		"just before history": ids[2], // kept: ids[3..5]; ids[2] itself is gone
+		"malformed":           "abc",
+		"leading zero":        "0" + ids[4],
+		"zero":                "0",
+		"negative":            "-1",
+		"future":              "999999",
+	}
+	// An id of another topic before the topic's newest event is not an id
+	// of this topic's history.
+	otherID, err := strconv.ParseUint(ids[4], 10, 64)
+	require.NoError(t, err)
+	cases["other topic's id"] = strconv.FormatUint(otherID+1, 10)
+	for name, last := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := subscribe(t, b, "h", last)
+			reset := s.next()
+			assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: newest}, reset)
+			live := publish(t, b, "h", "after reset")
+			assert.Equal(t, live, s.next().ID)
+			newest = live
+		})
+	}
+	t.Run("empty topic", func(t *testing.T) {
+		s := subscribe(t, b, "never", ids[0])
+		reset := s.next()
+		assert.Equal(t, sseview.ResetEventType, reset.Type)
+		assert.NotEmpty(t, reset.ID)
+		live := publish(t, b, "never", "first")
+		assert.Equal(t, live, s.next().ID)
+		// The reset's id is a place to resume from.
+		again := subscribe(t, b, "never", reset.ID)
+		assert.Equal(t, live, again.next().ID)
+	})
+}
+
+func TestHistoryEvictedByAge(t *testing.T) {
+	// The NATS server removes expired events on its own clock, which a test
+	// cannot advance: the test polls, bounded, on a ticker.
+	const maxAge = 300 * time.Millisecond
+	b := newBroker(t, natstest.Start(t), natsbroker.Config{MaxAge: maxAge})
+	old := publish(t, b, "aging", "old")
+	tick := time.NewTicker(maxAge / 5)
+	defer tick.Stop()
+	deadline := time.After(maxAge + wait)
+	for {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("event %s still resumable %v after MaxAge %v", old, wait, maxAge)
+		}
+		fresh := publish(t, b, "aging", "fresh")
+		s := subscribe(t, b, "aging", old)
+		first := s.next()
+		if first.Type != sseview.ResetEventType {
+			require.Equal(t, "t", first.Type, "neither a reset nor the replay: %+v", first)
+			s.stop()
+			continue
+		}
+		assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: fresh}, first)
+		live := publish(t, b, "aging", "live")
+		assert.Equal(t, live, s.next().ID)
+		return
+	}
+}

@@ -89,7 +89,8 @@ func startInstance(t *testing.T, broker sseview.Broker, now func() time.Time) *i
 	u := &Updater{Store: openStore(t), Broker: broker, Interval: time.Hour, Now: now, Logger: logger}
 	runUpdater(t, u)
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP,
+	// No RealIP: chi deprecates it as spoofable.
+	r.Use(middleware.RequestID,
 		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: log.New(t.Output(), "", 0), NoColor: true}),
 		middleware.Recoverer)
 	r.Get(weatherRoute, (&sseview.Handler{View: BrokerStream{Broker: broker, Published: u, Watcher: u, Logger: logger}, Logger: logger}).ServeHTTP)

@@ -58,12 +58,38 @@ func startBrokerApp(t *testing.T, broker string) *brokerApp {
 	return b
 }
 
-// round stores and publishes the readings of the next hour.
+// round stores and publishes the readings of the next hour, and returns
+// once the updater has recorded them as published.
 func (b *brokerApp) round(t *testing.T) {
+	t.Helper()
 	b.mu.Lock()
 	b.now = b.now.Add(time.Hour)
+	now := b.now
 	b.mu.Unlock()
 	b.updater.Round(t.Context())
+	points, _ := b.updater.Watched()
+	for _, p := range points {
+		waitPublished(t, b.updater, p, now)
+	}
+}
+
+// waitPublished waits until u has recorded point's reading at when, or a
+// newer one, as published.
+func waitPublished(t *testing.T, u *Updater, point string, when time.Time) {
+	t.Helper()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		changed := u.publishedChanged()
+		if p, ok := u.Published(point); ok && !p.Current.Time.Before(when) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("the reading of %s at %v was not published in %v", point, when, wait)
+		}
+	}
 }
 
 // wantReading checks that ev is the reading of point at when.

@@ -58,6 +58,7 @@ type Updater struct {
 	watched   map[string]*watch    // point → its streams
 	changed   chan struct{}        // closed and replaced whenever watched changes
 	published map[string]Published // point → the newest reading this updater published
+	recorded  chan struct{}        // closed and replaced whenever published changes
 	pub       *publisher           // made on first use, in broker mode
 }
 
@@ -88,7 +89,9 @@ func (u *Updater) Watch(ctx context.Context, point string) (unwatch func()) {
 	u.mu.Unlock()
 
 	if first {
-		if attempted := u.update(ctx, point, u.now()); attempted != nil {
+		// Not cut short when this stream leaves: the streams that joined
+		// meanwhile wait for the same reading.
+		if attempted := u.update(context.WithoutCancel(ctx), point, u.now()); attempted != nil {
 			t := time.NewTimer(u.publishTimeout())
 			select {
 			case <-attempted:
@@ -257,7 +260,22 @@ func (u *Updater) recordPublished(point string, r Reading, id string) {
 	}
 	if old, ok := u.published[point]; !ok || r.Time.After(old.Current.Time) {
 		u.published[point] = Published{Current: r, ID: id}
+		if u.recorded != nil {
+			close(u.recorded)
+			u.recorded = nil
+		}
 	}
+}
+
+// publishedChanged returns a channel closed the next time a reading is
+// recorded as published, so that a caller can wait for one.
+func (u *Updater) publishedChanged() <-chan struct{} {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.recorded == nil {
+		u.recorded = make(chan struct{})
+	}
+	return u.recorded
 }
 
 // Published returns the newest reading this updater published for point,

@@ -1,10 +1,10 @@
 # Every target is what CI runs (see .ci/run). Each Go module of the repo is
 # listed in MODULES; the core module is ".".
 GO ?= go
-MODULES := . natsbroker redisbroker examples/weather examples/board bench internal/datastarcompat
+MODULES := . natsbroker redisbroker examples/weather examples/board bench internal/datastarcompat faults
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run run-board test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e
+.PHONY: run run-board test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e faults
 
 ## run: the weather example on its embedded defaults (http://127.0.0.1:8000),
 ## with a new reading every 3 s so the page moves
@@ -44,6 +44,15 @@ bench-go:
 loadtest:
 	cd natsbroker && $(GO) run ./cmd/fanoutload -broker memory -clients 1000 -rate 100 -duration 10s
 	cd natsbroker && $(GO) run ./cmd/fanoutload -broker nats -clients 1000 -rate 100 -duration 10s
+
+## faults: fault tests with real processes (about a minute): nats-server
+## (built from the faults module's tool requirement), two weather instances
+## and 50 resuming clients; kill -9 and SIGSTOP of NATS, kill -9 and SIGTERM of
+## an instance; fails unless every fault loses, repeats and reorders nothing
+faults:
+	cd faults && $(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2 && $(GO) build -o bin/faults .
+	cd examples/weather && $(GO) build -o ../../faults/bin/weather .
+	cd faults && ./bin/faults -broker nats -nats-server bin/nats-server -weather bin/weather
 
 ## e2e: the weather page and the board in headless Chromium ($$CHROME_PATH, default /usr/bin/chromium)
 e2e:

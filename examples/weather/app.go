@@ -66,7 +66,8 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	a.updater = &Updater{Store: store, Broker: a.broker, Interval: cfg.Update, Logger: cfg.Logger}
+	a.updater = &Updater{Store: store, Broker: a.broker, Interval: cfg.Update,
+		PublishTimeout: cfg.PublishTimeout, Backlog: cfg.Backlog, Logger: cfg.Logger}
 	page, err := newPage(cfg)
 	if err != nil {
 		a.Close()

@@ -68,9 +68,12 @@ type PublishedReadings interface {
 // ignores, but whose id the browser keeps) is followed by the newest
 // reading.
 //
-// A reading whose time is not after the last one sent on the stream is
-// dropped: several processes on one NATS may publish the same reading of a
-// point (see [Updater]).
+// The view does not filter duplicates: the updaters publish each reading as
+// an [sseview.Keyed], so a broker that honours Keyed holds one copy of it
+// however many processes published it, and every stream, new or resumed,
+// gets it once. The one reading the view sends itself after a reset is the
+// exception: the broker may deliver the same reading later on the
+// subscription, so readings not newer than that one are skipped.
 type BrokerStream struct {
 	Broker    sseview.Broker
 	Published PublishedReadings
@@ -92,15 +95,13 @@ func (v BrokerStream) Stream(ctx context.Context, r *http.Request, p sseview.Par
 			// so Published has it below.
 			defer v.Watcher.Watch(ctx, point)()
 		}
-		var newest time.Time // the time of the last reading sent
-		send := func(e sseview.Event, r Reading) bool {
-			newest = r.Time
-			return yield(e, nil)
-		}
+		// refreshed is the time of the reading sent after a reset, outside
+		// the broker's sequence; zero when there was none.
+		var refreshed time.Time
 		lastEventID := sseview.LastEventID(r)
 		if lastEventID == "" {
 			if pub, ok := v.Published.Published(point); ok {
-				if !send(sseview.JSON{Type: "weather", ID: pub.ID, Data: pub.Current.Data}, pub.Current) {
+				if !yield(sseview.JSON{Type: "weather", ID: pub.ID, Data: pub.Current.Data}, nil) {
 					return
 				}
 				lastEventID = pub.ID
@@ -124,8 +125,9 @@ func (v BrokerStream) Stream(ctx context.Context, r *http.Request, p sseview.Par
 				}
 				// The reset sets the client's id; the newest reading, sent
 				// without one, refreshes what it shows.
-				if pub, ok := v.Published.Published(point); ok && pub.Current.Time.After(newest) {
-					if !send(sseview.JSON{Type: "weather", Data: pub.Current.Data}, pub.Current) {
+				if pub, ok := v.Published.Published(point); ok {
+					refreshed = pub.Current.Time
+					if !yield(sseview.JSON{Type: "weather", Data: pub.Current.Data}, nil) {
 						return
 					}
 				}
@@ -138,10 +140,10 @@ func (v BrokerStream) Stream(ctx context.Context, r *http.Request, p sseview.Par
 					v.logger().WarnContext(ctx, "weather: skipped a malformed weather event", "topic", Topic(point), "id", t.ID, "err", err)
 					continue
 				}
-				if !at.After(newest) {
-					continue // the same reading, published by another process
+				if !at.After(refreshed) {
+					continue // already sent after the reset
 				}
-				if !send(enc, Reading{Time: at, Data: json.RawMessage(t.Data)}) {
+				if !yield(enc, nil) {
 					return
 				}
 			default:

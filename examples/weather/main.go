@@ -7,7 +7,8 @@
 //
 //	go run . -poll 2s -update 3s   # what `make run` starts
 //
-// Flags (see -h): -addr, -broker, -db, -poll, -update.
+// Flags (see -h): -addr, -backlog, -broker, -db, -poll, -publish-timeout,
+// -update.
 //
 // -broker chooses how readings reach the streams: "memory" (the default)
 // publishes each stored reading to an in-process sseview.MemoryBroker that
@@ -15,6 +16,13 @@
 // JetStream, so that several processes share their readings; "poll" is the
 // seed's way, each stream polling the database every -poll (the only mode
 // -poll applies to).
+//
+// In the broker modes each point's readings are published on their own,
+// each publish bounded by -publish-timeout. A reading that could not be
+// published (NATS down or paused) is retried, under the same key, until it
+// is; at most -backlog readings per point wait, and past that the oldest is
+// dropped and logged at Error. So an outage shorter than -backlog × -update
+// loses no reading.
 //
 // The listen address is the first of: the -addr flag; the ADDR environment
 // variable (host:port); the PORT environment variable, meaning ":PORT" on
@@ -62,7 +70,11 @@ type config struct {
 	DB     string        // database path; "" is a new file in a temporary directory
 	Poll   time.Duration // how often a stream polls its point (Broker "poll")
 	Update time.Duration // how often the updater stores new readings
-	Logger *slog.Logger  // nil means slog.Default()
+
+	PublishTimeout time.Duration // bounds each publish (broker modes)
+	Backlog        int           // readings per point waiting to be published (broker modes)
+
+	Logger *slog.Logger // nil means slog.Default()
 }
 
 // parseConfig reads the flags in args and the environment through getenv.
@@ -76,6 +88,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.DB, "db", "", "SQLite database `file`, \":memory:\" or a file: URI (default: a new file in a temporary directory, removed on exit)")
 	fs.DurationVar(&cfg.Poll, "poll", defaultPoll, "how often each stream polls the database for its point")
 	fs.DurationVar(&cfg.Update, "update", defaultUpdate, "how often the simulated weather service stores new readings")
+	fs.DurationVar(&cfg.PublishTimeout, "publish-timeout", defaultPublishTimeout, "how long one publish of a reading may take before it is retried")
+	fs.IntVar(&cfg.Backlog, "backlog", defaultBacklog, "readings per point kept for retry while the broker is unreachable; past it the oldest is dropped and logged")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -88,6 +102,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.Update <= 0 {
 		return config{}, fmt.Errorf("weather: -update %v must be positive", cfg.Update)
+	}
+	if cfg.PublishTimeout <= 0 {
+		return config{}, fmt.Errorf("weather: -publish-timeout %v must be positive", cfg.PublishTimeout)
+	}
+	if cfg.Backlog <= 0 {
+		return config{}, fmt.Errorf("weather: -backlog %d must be positive", cfg.Backlog)
 	}
 	if err := checkBroker(cfg.Broker); err != nil {
 		return config{}, err

@@ -47,12 +47,15 @@ func TestParseConfig(t *testing.T) {
 	noEnv := func(string) string { return "" }
 	cfg, err := parseConfig(nil, noEnv, io.Discard)
 	require.NoError(t, err)
-	assert.Equal(t, config{Addr: "127.0.0.1:8000", Broker: "memory", Poll: 30 * time.Second, Update: 10 * time.Second}, cfg,
+	assert.Equal(t, config{Addr: "127.0.0.1:8000", Broker: "memory", Poll: 30 * time.Second, Update: 10 * time.Second,
+		PublishTimeout: 2 * time.Second, Backlog: 100}, cfg,
 		"the in-memory broker, and the seed's 30 s poll for -broker poll, by default")
 
-	cfg, err = parseConfig([]string{"-broker", "poll", "-poll", "2s", "-update", "3s", "-db", ":memory:", "-addr", ":0"}, noEnv, io.Discard)
+	cfg, err = parseConfig([]string{"-broker", "poll", "-poll", "2s", "-update", "3s", "-db", ":memory:", "-addr", ":0",
+		"-publish-timeout", "500ms", "-backlog", "7"}, noEnv, io.Discard)
 	require.NoError(t, err)
-	assert.Equal(t, config{Addr: ":0", Broker: "poll", DB: ":memory:", Poll: 2 * time.Second, Update: 3 * time.Second}, cfg)
+	assert.Equal(t, config{Addr: ":0", Broker: "poll", DB: ":memory:", Poll: 2 * time.Second, Update: 3 * time.Second,
+		PublishTimeout: 500 * time.Millisecond, Backlog: 7}, cfg)
 
 	cfg, err = parseConfig([]string{"-broker", "nats://127.0.0.1:4222"}, noEnv, io.Discard)
 	require.NoError(t, err)
@@ -64,6 +67,8 @@ func TestParseConfig(t *testing.T) {
 	}{
 		{[]string{"-poll", "0s"}, "weather: -poll 0s must be positive"},
 		{[]string{"-update", "-1s"}, "weather: -update -1s must be positive"},
+		{[]string{"-publish-timeout", "0s"}, "weather: -publish-timeout 0s must be positive"},
+		{[]string{"-backlog", "0"}, "weather: -backlog 0 must be positive"},
 		{[]string{"extra"}, `weather: unexpected arguments ["extra"]`},
 		{[]string{"-poll", "soon"}, `invalid value "soon" for flag -poll`},
 		{[]string{"-broker", "redis://x"}, `weather: -broker "redis://x" is not "poll", "memory" or a nats:// URL`},

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"math"
@@ -27,24 +26,40 @@ import (
 // With a Broker (broker mode) it also publishes each reading it stores as a
 // "weather" event on the point's topic ([Topic]), and times its readings on
 // the Interval grid (the time truncated to a multiple of Interval) rather
-// than at the clock's exact time. Several processes sharing a NATS broker
-// each publish for the points their own clients watch, so one point may be
-// published by several of them; because [Simulate] is a function of point
-// and time alone, processes with the same -update publish identical
-// readings for the same grid slot, and [BrokerStream] drops a reading that
-// is not newer than the last one it sent. Clients therefore see each slot's
-// reading once, whichever process published it first.
+// than at the clock's exact time; Run wakes at each slot of the grid, and
+// stores the slots a late wake-up passed too (at most Backlog of them), so
+// every slot has its reading. Several processes sharing a NATS broker each
+// publish for the points their own clients watch, so one point may be
+// published by several of them: because [Simulate] is a function of point
+// and time alone, processes with the same -update compute identical
+// readings for a slot, and each is published as an [sseview.Keyed] whose key
+// ([readingKey]) they agree on. A broker that honours Keyed stores it once,
+// whichever process published it first, and gives the others its id.
+//
+// Publishing never holds up the updater: each point's readings are
+// published in order on a goroutine of their own (while Run runs), each
+// Publish bounded by PublishTimeout. A reading that could not be published
+// is retried with the same key until it is, so a broker outage loses none of
+// the readings produced during it as long as no point has more than Backlog
+// of them waiting; past that the oldest waiting reading is dropped, logged at
+// Error and counted by [Updater.Dropped].
 type Updater struct {
-	Store    *Store
-	Broker   sseview.Broker   // nil: readings are only stored (poll mode)
-	Interval time.Duration    // between rounds of readings; must be positive
-	Now      func() time.Time // the clock; nil means time.Now
-	Logger   *slog.Logger     // nil means slog.Default()
+	Store          *Store
+	Broker         sseview.Broker   // nil: readings are only stored (poll mode)
+	Interval       time.Duration    // between rounds of readings; must be positive
+	PublishTimeout time.Duration    // bounds each Publish; 0 means 2 s
+	Backlog        int              // readings per point waiting to be published; 0 means 100
+	Now            func() time.Time // the clock; nil means time.Now
+	Logger         *slog.Logger     // nil means slog.Default()
 
+	// mu guards what follows. Lock order: mu is released before the
+	// publisher's lock is taken (see publisher.mu).
 	mu        sync.Mutex
 	watched   map[string]*watch    // point → its streams
 	changed   chan struct{}        // closed and replaced whenever watched changes
 	published map[string]Published // point → the newest reading this updater published
+	recorded  chan struct{}        // closed and replaced whenever published changes
+	pub       *publisher           // made on first use, in broker mode
 }
 
 // Published is a reading as published to the broker.
@@ -54,9 +69,10 @@ type Published struct {
 }
 
 // Watch records a stream of point until unwatch is called. The first stream
-// of a point gets a reading stored before Watch returns, and streams that
-// join meanwhile wait for it (errors are logged: the streams still work and
-// pick up the next round).
+// of a point gets a reading stored before Watch returns, and published too
+// unless that takes longer than PublishTimeout; streams that join meanwhile
+// wait for it (errors are logged: the streams still work and pick up the
+// next round).
 func (u *Updater) Watch(ctx context.Context, point string) (unwatch func()) {
 	u.mu.Lock()
 	if u.watched == nil {
@@ -73,7 +89,17 @@ func (u *Updater) Watch(ctx context.Context, point string) (unwatch func()) {
 	u.mu.Unlock()
 
 	if first {
-		u.update(ctx, point, u.now())
+		// Not cut short when this stream leaves: the streams that joined
+		// meanwhile wait for the same reading.
+		if attempted := u.update(context.WithoutCancel(ctx), point, u.now()); attempted != nil {
+			t := time.NewTimer(u.publishTimeout())
+			select {
+			case <-attempted:
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+		}
 		close(w.stored)
 	} else {
 		select {
@@ -90,7 +116,9 @@ func (u *Updater) Watch(ctx context.Context, point string) (unwatch func()) {
 				delete(u.watched, point)
 				// A point's next first stream publishes a fresh reading:
 				// keeping this one would only make the map grow with
-				// every point ever watched.
+				// every point ever watched. Readings still waiting to be
+				// published are published all the same: clients of other
+				// processes may be watching.
 				delete(u.published, point)
 			}
 			u.notifyLocked()
@@ -126,30 +154,67 @@ func (u *Updater) notifyLocked() {
 	}
 }
 
-// Run stores a round of readings every Interval until ctx is done.
+// Run stores a round of readings at every slot of the Interval grid, and in
+// broker mode publishes them, until ctx is done. It returns once its
+// publishing goroutines have stopped; readings still waiting then are
+// logged. Call it once.
 func (u *Updater) Run(ctx context.Context) {
-	ticker := time.NewTicker(u.Interval)
-	defer ticker.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if u.Broker != nil {
+		p := u.publisher()
+		wg.Go(func() { p.run(ctx) })
+	}
+	last := u.now().Truncate(u.Interval) // the slot a first stream's Watch covers
+	timer := time.NewTimer(u.untilNextSlot())
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
-			u.Round(ctx)
+		case <-timer.C:
 		}
+		now := u.now()
+		if u.Broker == nil {
+			u.Round(ctx)
+		} else if slot := now.Truncate(u.Interval); slot.After(last) {
+			from := last.Add(u.Interval)
+			if limit := time.Duration(u.backlog()) * u.Interval; slot.Sub(from) >= limit {
+				u.logger().WarnContext(ctx, "weather: woke too late to store every slot's reading",
+					"skipped_from", from, "skipped_to", slot.Add(-limit))
+				from = slot.Add(-limit + u.Interval)
+			}
+			for s := from; !s.After(slot); s = s.Add(u.Interval) {
+				u.roundAt(ctx, s)
+			}
+			last = slot
+		}
+		timer.Reset(u.untilNextSlot())
 	}
 }
 
-// Round stores one reading for every watched point, all with the same time.
-func (u *Updater) Round(ctx context.Context) {
-	points, _ := u.Watched()
+// untilNextSlot is how long until the next multiple of Interval.
+func (u *Updater) untilNextSlot() time.Duration {
 	now := u.now()
+	return u.Interval - now.Sub(now.Truncate(u.Interval))
+}
+
+// Round stores one reading for every watched point, all with the same time,
+// and hands them to the publisher in broker mode; it does not wait for them
+// to be published.
+func (u *Updater) Round(ctx context.Context) { u.roundAt(ctx, u.now()) }
+
+func (u *Updater) roundAt(ctx context.Context, now time.Time) {
+	points, _ := u.Watched()
 	for _, p := range points {
 		u.update(ctx, p, now)
 	}
 }
 
-func (u *Updater) update(ctx context.Context, point string, now time.Time) {
+// update stores point's reading at now and, in broker mode, hands it to the
+// publisher, returning a channel closed once its publish was tried; nil when
+// there is nothing to publish.
+func (u *Updater) update(ctx context.Context, point string, now time.Time) <-chan struct{} {
 	if u.Broker != nil && u.Interval > 0 {
 		now = now.Truncate(u.Interval)
 	}
@@ -157,41 +222,60 @@ func (u *Updater) update(ctx context.Context, point string, now time.Time) {
 	if err == nil {
 		err = u.Store.Add(ctx, wp)
 	}
+	var attempted <-chan struct{}
 	if err == nil && u.Broker != nil {
-		err = u.publish(ctx, wp)
+		attempted, err = u.enqueue(wp)
 	}
 	if err != nil && ctx.Err() == nil {
 		u.logger().ErrorContext(ctx, "weather: update failed", "point", point, "err", err)
 	}
+	return attempted
 }
 
-// publish publishes wp on its point's topic and records it as the point's
-// newest published reading, unless a newer one was recorded meanwhile.
-func (u *Updater) publish(ctx context.Context, wp WeatherPoint) error {
+// enqueue hands wp to the publisher as a keyed weather event.
+func (u *Updater) enqueue(wp WeatherPoint) (<-chan struct{}, error) {
 	current, err := wp.Current()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	at, err := readingTime(current)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	id, err := u.Broker.Publish(ctx, Topic(wp.Point), sseview.JSON{Type: "weather", Data: current})
-	if err != nil {
-		return fmt.Errorf("weather: publish reading of %s: %w", wp.Point, err)
-	}
+	ev := sseview.Keyed{Key: readingKey(wp.Point, at), Event: sseview.JSON{Type: "weather", Data: current}}
+	return u.publisher().enqueue(wp.Point, Reading{Time: at, Data: current}, ev), nil
+}
+
+// recordPublished records r, published with id, as point's newest published
+// reading, unless a newer one was recorded meanwhile or the point has no
+// stream left.
+func (u *Updater) recordPublished(point string, r Reading, id string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.watched[wp.Point] == nil {
-		return nil // the last stream left while the round ran
+	if u.watched[point] == nil {
+		return // the last stream left while it was published
 	}
 	if u.published == nil {
 		u.published = make(map[string]Published)
 	}
-	if old, ok := u.published[wp.Point]; !ok || at.After(old.Current.Time) {
-		u.published[wp.Point] = Published{Current: Reading{Time: at, Data: current}, ID: id}
+	if old, ok := u.published[point]; !ok || r.Time.After(old.Current.Time) {
+		u.published[point] = Published{Current: r, ID: id}
+		if u.recorded != nil {
+			close(u.recorded)
+			u.recorded = nil
+		}
 	}
-	return nil
+}
+
+// publishedChanged returns a channel closed the next time a reading is
+// recorded as published, so that a caller can wait for one.
+func (u *Updater) publishedChanged() <-chan struct{} {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.recorded == nil {
+		u.recorded = make(chan struct{})
+	}
+	return u.recorded
 }
 
 // Published returns the newest reading this updater published for point,
@@ -201,6 +285,38 @@ func (u *Updater) Published(point string) (p Published, ok bool) {
 	defer u.mu.Unlock()
 	p, ok = u.published[point]
 	return p, ok
+}
+
+// Dropped is how many readings the updater gave up publishing: dropped from
+// a full backlog, or refused by the broker as invalid.
+func (u *Updater) Dropped() int {
+	if u.Broker == nil {
+		return 0
+	}
+	return u.publisher().droppedCount()
+}
+
+func (u *Updater) publisher() *publisher {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.pub == nil {
+		u.pub = newPublisher(u.Broker, u.PublishTimeout, u.Backlog, u.logger(), u.recordPublished)
+	}
+	return u.pub
+}
+
+func (u *Updater) publishTimeout() time.Duration {
+	if u.PublishTimeout > 0 {
+		return u.PublishTimeout
+	}
+	return defaultPublishTimeout
+}
+
+func (u *Updater) backlog() int {
+	if u.Backlog > 0 {
+		return u.Backlog
+	}
+	return defaultBacklog
 }
 
 func (u *Updater) now() time.Time {
@@ -312,4 +428,13 @@ type pointError struct{ point string }
 
 func (e *pointError) Error() string {
 	return "weather: point " + strconv.Quote(e.point) + " is not \"lat,lng\""
+}
+
+// readingKey is the identity of point's reading at t, published as the
+// [sseview.Keyed] key: processes that compute the same reading agree on it,
+// so the broker stores it once. It is the topic and the reading's Unix
+// second: plain characters, unique across topics, since NATS's duplicate
+// window spans its whole stream.
+func readingKey(point string, t time.Time) string {
+	return Topic(point) + ":" + strconv.FormatInt(t.Unix(), 10)
 }

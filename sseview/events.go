@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -151,6 +152,11 @@ func textOf(e Event) (Text, error) {
 		}
 		return *e, nil
 	default:
+		// A nil pointer to a kind whose MarshalEvent has a value receiver
+		// would panic in the call: refuse it like a nil *Text.
+		if v := reflect.ValueOf(e); v.Kind() == reflect.Pointer && v.IsNil() {
+			return Text{}, fmt.Errorf("%w: nil %T", ErrInvalidEvent, e)
+		}
 		return e.MarshalEvent()
 	}
 }

@@ -107,6 +107,8 @@ func TestEncodeRejects(t *testing.T) {
 		{"nil event", nil, "nil event"},
 		{"nil *Text", (*Text)(nil), "nil *Text"},
 		{"bad *Text", &Text{ID: "1\n"}, `id contains '\n'`},
+		{"nil *JSON", (*JSON)(nil), "nil *sseview.JSON"},
+		{"nil *Keyed", (*Keyed)(nil), "nil *sseview.Keyed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -60,10 +60,22 @@ func ExampleMemoryBroker_Subscribe() {
 func ExampleMemoryBroker_Subscribe_reset() {
 	var broker sseview.MemoryBroker
 	ctx := context.Background()
-	newest, _ := broker.Publish(ctx, "room.lobby", sseview.Text{Type: "chat", Data: "hello"})
+	newest, err := broker.Publish(ctx, "room.lobby", sseview.Text{Type: "chat", Data: "hello"})
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
 
-	for ev := range broker.Subscribe(ctx, "room.lobby", "lx0cdsa5k2nk-41") {
-		text, _ := ev.MarshalEvent()
+	for ev, err := range broker.Subscribe(ctx, "room.lobby", "lx0cdsa5k2nk-41") {
+		if err != nil {
+			fmt.Println("error:", err)
+			break
+		}
+		text, err := ev.MarshalEvent()
+		if err != nil {
+			fmt.Println("error:", err)
+			break
+		}
 		fmt.Printf("type %s, data %q, id is the newest: %v\n", text.Type, text.Data, text.ID == newest)
 		break
 	}

@@ -137,11 +137,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // accept checks the request and calls the view's Stream. It answers the
 // request itself, and returns nil, when there is no stream to serve: a
 // refusal, or HEAD.
-//
-// The work before a stream starts is kept out of the frames that stay on
-// the goroutine's stack while the stream runs, ServeHTTP's and serve's.
-// Kept small, they leave room within 4 KiB of stack to write an event, so a
-// stream's goroutine need not grow to 8 KiB (see sendHeaders).
 func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event, error] {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")

@@ -109,11 +109,11 @@ type Handler struct {
 // AsView returns a handler serving v with the default [Handler] settings,
 // for use on any chi route or as a plain http.Handler:
 //
-//	r.Get("/weather/{lat},{lng}/", sseview.AsView(WeatherStream{DB: db}))
+//	r.Handle("/weather/{lat},{lng}/", sseview.AsView(WeatherStream{DB: db}))
 //
-// chi's r.Get routes GET only; register with r.Handle (or add chi's
-// middleware.GetHead) to let the handler answer HEAD and 405 itself. To
-// change a setting, use a [Handler] directly.
+// Registered with r.Handle, the handler sees every method and answers HEAD
+// and 405 itself; chi's r.Get would answer HEAD with 405. To change a
+// setting, use a [Handler] directly.
 func AsView(v StreamView) http.HandlerFunc {
 	if v == nil {
 		panic("sseview: AsView of a nil StreamView")

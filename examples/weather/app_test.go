@@ -19,8 +19,9 @@ import (
 
 // TestStreamRouteMethods checks what the README promises of a stream
 // route, on the app's own router and behind the middleware a deployment
-// typically puts in front of it: HEAD answers the stream's headers with no
-// body, other methods get 405 with the methods that work.
+// typically puts in front of it (chi's ClientIPFromRemoteAddr, which
+// replaces the deprecated RealIP): HEAD answers the stream's headers with
+// no body, other methods get 405 with the methods that work.
 func TestStreamRouteMethods(t *testing.T) {
 	for _, broker := range []string{brokerPoll, brokerMemory} {
 		a, err := newApp(t.Context(), config{
@@ -32,7 +33,7 @@ func TestStreamRouteMethods(t *testing.T) {
 		logger := middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: log.New(io.Discard, "", 0), NoColor: true})
 		handlers := map[string]http.Handler{
 			"app":               a.handler,
-			"behind middleware": chi.Chain(middleware.RequestID, middleware.RealIP, logger, middleware.Recoverer).Handler(a.handler),
+			"behind middleware": chi.Chain(middleware.RequestID, middleware.ClientIPFromRemoteAddr, logger, middleware.Recoverer).Handler(a.handler),
 		}
 		for name, h := range handlers {
 			t.Run(broker+"/"+name, func(t *testing.T) {

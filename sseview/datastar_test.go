@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"iter"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,7 +24,7 @@ import (
 func wire(t *testing.T, evs ...sseview.Event) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	(&sseview.Handler{View: finite(evs...), Logger: discardLog{}.slog()}).ServeHTTP(rec,
+	(&sseview.Handler{View: finite(evs...), Logger: slog.New(slog.DiscardHandler)}).ServeHTTP(rec,
 		httptest.NewRequest(http.MethodGet, "/", nil))
 	return rec.Body.String()
 }
@@ -122,21 +123,21 @@ func (signalsView) Stream(_ context.Context, r *http.Request, _ sseview.Params) 
 }
 
 func TestReadSignals(t *testing.T) {
-	h := &sseview.Handler{View: signalsView{}, Logger: discardLog{}.slog(),
+	h := &sseview.Handler{View: signalsView{}, Logger: slog.New(slog.DiscardHandler),
 		Methods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}}
 	srv := testutil.Serve(t, realisticRouter(h))
 	query := "?datastar=" + url.QueryEscape(`{"message":"hi","count":1}`)
 
 	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch} {
-		evs := events(t, do(t, method, srv.URL+"/stream", `{"message":"hi","count":1}`))
+		evs := events(t, sendBody(t, method, srv.URL+"/stream", `{"message":"hi","count":1}`))
 		assert.Equal(t, []testutil.Event{{Type: "datastar-patch-signals", Data: `signals {"message":"hi","count":2}`}},
 			evs, method)
 	}
 	for _, method := range []string{http.MethodGet, http.MethodDelete} {
-		evs := events(t, do(t, method, srv.URL+"/stream"+query, `{"ignored":true}`))
+		evs := events(t, sendBody(t, method, srv.URL+"/stream"+query, `{"ignored":true}`))
 		assert.Equal(t, []testutil.Event{{Type: "datastar-patch-signals", Data: `signals {"message":"hi","count":2}`}},
 			evs, method)
-		evs = events(t, do(t, method, srv.URL+"/stream", ""))
+		evs = events(t, sendBody(t, method, srv.URL+"/stream", ""))
 		assert.Equal(t, []testutil.Event{{Type: "datastar-patch-signals", Data: `signals {"message":"","count":1}`}},
 			evs, "no signals in the query: none read (%s)", method)
 	}
@@ -149,7 +150,7 @@ func TestReadSignals(t *testing.T) {
 		"malformed query": {http.MethodGet, "/stream?datastar=%7Bx", ``, "invalid character"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			resp := do(t, tc.method, srv.URL+tc.target, tc.body)
+			resp := sendBody(t, tc.method, srv.URL+tc.target, tc.body)
 			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 			raw, err := io.ReadAll(resp.Body)
 			require.NoError(t, err)

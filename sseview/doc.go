@@ -13,7 +13,7 @@
 //		}
 //	}
 //
-//	r.Get(`/weather/{lat:-?\d{1,3}\.\d{2}},{lng:-?\d{1,3}\.\d{2}}/`, sseview.AsView(WeatherStream{DB: db}))
+//	r.Handle(`/weather/{lat:-?\d{1,3}\.\d{2}},{lng:-?\d{1,3}\.\d{2}}/`, sseview.AsView(WeatherStream{DB: db}))
 //
 // The [Handler] behind AsView writes the text/event-stream response the
 // WHATWG HTML standard specifies: events are validated before a byte is

@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"iter"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/signal"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/sseview/sseview/sseview"
 )
@@ -58,23 +57,33 @@ func (v WeatherStream) Stream(ctx context.Context, r *http.Request, p sseview.Pa
 	}
 }
 
-// get serves one request and prints the response as the client gets it.
-func get(h http.Handler, target string) {
+// get serves one GET request and prints the response as the client gets it.
+func get(h http.Handler, target string) { do(h, http.MethodGet, target) }
+
+// do serves one request and prints the response as the client gets it.
+func do(h http.Handler, method, target string) {
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
-	fmt.Printf("%d %s\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	h.ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+	fmt.Printf("%d %s", rec.Code, rec.Header().Get("Content-Type"))
+	if allow := rec.Header().Get("Allow"); allow != "" {
+		fmt.Printf(" (Allow: %s)", allow)
+	}
+	fmt.Printf("\n%s", rec.Body)
 }
 
-// The seed's WeatherStream on a chi route with the seed's coordinate
-// pattern (its "." escaped).
+// The seed's WeatherStream, registered with Handle so that every method
+// reaches the Handler: GET streams, HEAD gets the stream's headers and no
+// body, other methods 405. On chi, r.Handle does the same, with the seed's
+// coordinate pattern: `/weather/{lat:-?\d{1,3}\.\d{2}},{lng:-?\d{1,3}\.\d{2}}/`.
 func Example() {
 	latest := func(context.Context, string) (Reading, error) { return Reading{Temp: 21.5, Created: 1}, nil }
 
-	r := chi.NewRouter()
-	r.Get(`/weather/{lat:-?\d{1,3}\.\d{2}},{lng:-?\d{1,3}\.\d{2}}/`,
-		sseview.AsView(WeatherStream{Latest: latest, Poll: time.Millisecond}))
+	mux := http.NewServeMux()
+	mux.Handle("/weather/{lat}/{lng}/", sseview.AsView(WeatherStream{Latest: latest, Poll: time.Millisecond}))
 
-	get(r, "/weather/40.71,-74.01/")
+	get(mux, "/weather/40.71/-74.01/")
+	do(mux, http.MethodHead, "/weather/40.71/-74.01/")
+	do(mux, http.MethodPost, "/weather/40.71/-74.01/")
 	// Output:
 	// 200 text/event-stream
 	// event: weather
@@ -85,6 +94,10 @@ func Example() {
 	//
 	// event: ping
 	// data: null
+	//
+	// 200 text/event-stream
+	// 405 application/json (Allow: GET, HEAD)
+	// {"error":"Method Not Allowed"}
 }
 
 // finiteView yields its events and ends.
@@ -166,7 +179,7 @@ func ExampleHandler() {
 		ErrorEvent: func(error) sseview.Event {
 			return sseview.Text{Type: "failure", Data: "try again later"}
 		},
-		Logger: discardLog{}.slog(),
+		Logger: slog.New(slog.DiscardHandler),
 	}
 	get(h, "/")
 	// Output:
@@ -199,17 +212,22 @@ func ExampleAcceptor() {
 	// {"error":"log in first"}
 }
 
+// RoomView reads its typed param in Stream, before it returns the
+// iterator.
+type RoomView struct{}
+
+func (RoomView) Stream(ctx context.Context, r *http.Request, p sseview.Params) iter.Seq2[sseview.Event, error] {
+	room := p.Int("room")
+	return finiteView{sseview.Text{Data: fmt.Sprint("room ", room)}}.Stream(ctx, r, p)
+}
+
 // Typed params read in Stream before it returns the iterator: a bad value
 // is answered with 400 and the stream never starts.
 func ExampleParams() {
-	view := viewFunc(func(ctx context.Context, r *http.Request, p sseview.Params) iter.Seq2[sseview.Event, error] {
-		room := p.Int("room")
-		return finiteView{sseview.Text{Data: fmt.Sprint("room ", room)}}.Stream(ctx, r, p)
-	})
-	r := chi.NewRouter()
-	r.Get("/rooms/{room}", sseview.AsView(view))
-	get(r, "/rooms/12")
-	get(r, "/rooms/twelve")
+	mux := http.NewServeMux()
+	mux.Handle("/rooms/{room}", sseview.AsView(RoomView{}))
+	get(mux, "/rooms/12")
+	get(mux, "/rooms/twelve")
 	// Output:
 	// 200 text/event-stream
 	// data: room 12
@@ -219,9 +237,9 @@ func ExampleParams() {
 }
 
 func ExampleEndStreamsOnShutdown() {
-	r := chi.NewRouter()
-	r.Get("/events", sseview.AsView(finiteView{}))
-	srv := &http.Server{Addr: "127.0.0.1:8000", Handler: r}
+	mux := http.NewServeMux()
+	mux.Handle("/events", sseview.AsView(finiteView{}))
+	srv := &http.Server{Addr: "127.0.0.1:8000", Handler: mux}
 	// Streams end at once on Shutdown, and clients come back 1-3 s later.
 	sseview.EndStreamsOnShutdown(srv, 2*time.Second)
 

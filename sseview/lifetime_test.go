@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -177,7 +178,7 @@ func TestMaxLifetimeRotatesWithoutLosingEvents(t *testing.T) {
 		View:        room{broker: b},
 		MaxLifetime: 30 * time.Millisecond,
 		Retry:       10 * time.Millisecond,
-		Logger:      discardLog{}.slog(),
+		Logger:      slog.New(slog.DiscardHandler),
 	}).ServeHTTP)
 	srv := testutil.Serve(t, r)
 	last := mustPublish(t, b, "room.lobby", "anchor")

@@ -2,7 +2,6 @@ package sseview_test
 
 import (
 	"log"
-	"log/slog"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -23,5 +22,3 @@ func (discardLog) Print(...any) {}
 func (discardLog) Write(p []byte) (int, error) { return len(p), nil }
 
 func (d discardLog) logger() *log.Logger { return log.New(d, "", 0) }
-
-func (d discardLog) slog() *slog.Logger { return slog.New(slog.DiscardHandler) }

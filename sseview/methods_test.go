@@ -44,7 +44,7 @@ func realisticRouter(h http.Handler) chi.Router {
 	return r
 }
 
-func do(t *testing.T, method, url, body string) *http.Response {
+func sendBody(t *testing.T, method, url, body string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
 	require.NoError(t, err)
@@ -75,23 +75,23 @@ func TestStreamsOpenedByTheMethodsTheHandlerDeclares(t *testing.T) {
 			// Large enough that the body is not all in the server's first
 			// read, so it really is read before the stream starts.
 			body := `{"message":"` + strings.Repeat("x", 200<<10) + `"}`
-			evs := events(t, do(t, method, srv.URL+"/stream", body))
+			evs := events(t, sendBody(t, method, srv.URL+"/stream", body))
 			require.Len(t, evs, 1)
 			assert.Equal(t, method, evs[0].Type)
 			assert.Equal(t, body, evs[0].Data, "the view reads the whole body after the stream started")
 		})
 	}
 	t.Run("GET still streams", func(t *testing.T) {
-		evs := events(t, do(t, http.MethodGet, srv.URL+"/stream", ""))
+		evs := events(t, sendBody(t, http.MethodGet, srv.URL+"/stream", ""))
 		assert.Equal(t, []testutil.Event{{Type: "GET"}}, evs)
 	})
 	t.Run("HEAD answers the headers", func(t *testing.T) {
-		resp := do(t, http.MethodHead, srv.URL+"/stream", "")
+		resp := sendBody(t, http.MethodHead, srv.URL+"/stream", "")
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	})
 	t.Run("an undeclared method is 405", func(t *testing.T) {
-		resp := do(t, http.MethodOptions, srv.URL+"/stream", "")
+		resp := sendBody(t, http.MethodOptions, srv.URL+"/stream", "")
 		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 		assert.Equal(t, "GET, HEAD, POST, PUT, PATCH, DELETE", resp.Header.Get("Allow"))
 	})
@@ -101,11 +101,11 @@ func TestMethodsWithoutGET(t *testing.T) {
 	h := &sseview.Handler{View: echoBody(), Methods: []string{http.MethodPost}}
 	srv := testutil.Serve(t, realisticRouter(h))
 	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPut} {
-		resp := do(t, method, srv.URL+"/stream", "")
+		resp := sendBody(t, method, srv.URL+"/stream", "")
 		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, method)
 		assert.Equal(t, "POST", resp.Header.Get("Allow"), method)
 	}
-	evs := events(t, do(t, http.MethodPost, srv.URL+"/stream", `{}`))
+	evs := events(t, sendBody(t, http.MethodPost, srv.URL+"/stream", `{}`))
 	assert.Equal(t, []testutil.Event{{Type: "POST", Data: "{}"}}, evs)
 }
 
@@ -113,10 +113,10 @@ func TestRequestBodyOverTheLimitIs413(t *testing.T) {
 	h := &sseview.Handler{View: echoBody(), Methods: []string{http.MethodPost}}
 	srv := testutil.Serve(t, realisticRouter(h))
 
-	resp := do(t, http.MethodPost, srv.URL+"/stream", strings.Repeat("x", sseview.MaxBodyLen))
+	resp := sendBody(t, http.MethodPost, srv.URL+"/stream", strings.Repeat("x", sseview.MaxBodyLen))
 	assert.Len(t, events(t, resp), 1, "a body of exactly MaxBodyLen bytes is read")
 
-	resp = do(t, http.MethodPost, srv.URL+"/stream", strings.Repeat("x", sseview.MaxBodyLen+1))
+	resp = sendBody(t, http.MethodPost, srv.URL+"/stream", strings.Repeat("x", sseview.MaxBodyLen+1))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 	raw, err := io.ReadAll(resp.Body)
@@ -130,7 +130,7 @@ func TestRequestBodyLimitOfAMiddlewareIs413(t *testing.T) {
 	r.Use(middleware.RequestSize(10))
 	r.Handle("/stream", h)
 	srv := testutil.Serve(t, r)
-	resp := do(t, http.MethodPost, srv.URL+"/stream", strings.Repeat("x", 11))
+	resp := sendBody(t, http.MethodPost, srv.URL+"/stream", strings.Repeat("x", 11))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)

@@ -82,32 +82,14 @@ func (h *Handler) start(ctx context.Context, w http.ResponseWriter) (*stream, er
 	return s, nil
 }
 
-// sendHeaders writes the status line and headers and flushes them, on a
-// goroutine of its own. Writing a response's headers is net/http's deepest
-// call chain: on the request's goroutine it would double that goroutine's
-// stack to 8 KiB, and an idle stream would keep it. Done on a goroutine that
-// then ends, a waiting stream keeps 4 KiB (see BenchmarkIdleStream). A panic
-// in a wrapper's WriteHeader or Flush is raised again on the caller's
-// goroutine, where net/http and middleware expect it.
+// sendHeaders writes the status line and headers and flushes them.
 //
 // WriteHeader comes before the first Flush: a wrapper such as chi's
 // Compress decides on its encoding in WriteHeader, and a Flush that reached
 // the connection first would send the headers without it.
 func sendHeaders(w http.ResponseWriter, rc *http.ResponseController) error {
-	var err error
-	var panicked any
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() { panicked = recover() }()
-		w.WriteHeader(http.StatusOK)
-		err = rc.Flush()
-	}()
-	<-done
-	if panicked != nil {
-		panic(panicked)
-	}
-	return err
+	w.WriteHeader(http.StatusOK)
+	return rc.Flush()
 }
 
 // canFlush reports whether http.ResponseController can flush w, walking

@@ -144,11 +144,11 @@ type Handler struct {
 // AsView returns a handler serving v with the default [Handler] settings,
 // for use on any chi route or as a plain http.Handler:
 //
-//	r.Get("/weather/{lat},{lng}/", sseview.AsView(WeatherStream{DB: db}))
+//	r.Handle("/weather/{lat},{lng}/", sseview.AsView(WeatherStream{DB: db}))
 //
-// chi's r.Get routes GET only; register with r.Handle (or add chi's
-// middleware.GetHead) to let the handler answer HEAD and 405 itself. To
-// change a setting, use a [Handler] directly.
+// Registered with r.Handle, the handler sees every method and answers HEAD
+// and 405 itself; chi's r.Get would answer HEAD with 405. To change a
+// setting, use a [Handler] directly.
 func AsView(v StreamView) http.HandlerFunc {
 	if v == nil {
 		panic("sseview: AsView of a nil StreamView")
@@ -177,11 +177,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // accept checks the request and calls the view's Stream. It answers the
 // request itself, and returns nil, when there is no stream to serve: a
 // refusal, or HEAD.
-//
-// The work before a stream starts is kept out of the frames that stay on
-// the goroutine's stack while the stream runs, ServeHTTP's and serve's.
-// Kept small, they leave room within 4 KiB of stack to write an event, so a
-// stream's goroutine need not grow to 8 KiB (see sendHeaders).
 func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event, error] {
 	if !h.allows(r.Method) {
 		w.Header().Set("Allow", h.allowHeader())

@@ -81,12 +81,17 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	r := chi.NewRouter()
 	r.Get("/", page.ServeHTTP)
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
-	r.Get(weatherRoute, (&sseview.Handler{
-		View:   view,
-		Logger: cfg.Logger,
-	}).ServeHTTP)
+	handleStream(r, &sseview.Handler{View: view, Logger: cfg.Logger})
 	a.handler = r
 	return a, nil
+}
+
+// handleStream registers the weather stream on r. With Handle rather than
+// Get, every method reaches the Handler: it answers HEAD with the stream's
+// headers, and other methods with 405 and the Allow header, where chi's
+// Get would answer HEAD with 405.
+func handleStream(r chi.Router, stream *sseview.Handler) {
+	r.Handle(weatherRoute, stream)
 }
 
 // openBroker sets up the broker cfg.Broker names; poll mode has none.

@@ -5,7 +5,7 @@
 // publishes them to, or, with -broker poll, from a port of
 // django-async-sse's WeatherStream view polling the database.
 //
-//	go run . -poll 2s -update 3s   # what `make run` starts
+//	go build -o weather . && ./weather -update 3s   # what `make run` starts
 //
 // Flags (see -h): -addr, -backlog, -broker, -db, -poll, -publish-timeout,
 // -update.

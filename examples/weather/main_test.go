@@ -67,7 +67,7 @@ func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(
 func serveView(t *testing.T, v WeatherStream, logger *slog.Logger) string {
 	t.Helper()
 	r := chi.NewRouter()
-	r.Get(weatherRoute, (&sseview.Handler{View: v, Logger: logger}).ServeHTTP)
+	handleStream(r, &sseview.Handler{View: v, Logger: logger})
 	return testutil.Serve(t, r).URL
 }
 

@@ -321,7 +321,7 @@ func TestClientLeavingDuringAQueryIsNoFailure(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	})
-	r.Get(weatherRoute, (&sseview.Handler{View: WeatherStream{Points: points, Poll: testPoll}, Logger: logs.logger()}).ServeHTTP)
+	handleStream(r, &sseview.Handler{View: WeatherStream{Points: points, Poll: testPoll}, Logger: logs.logger()})
 	url := testutil.Serve(t, r).URL
 
 	s := testutil.Open(t, nil, url+"/weather/1.00,2.00/", nil)

@@ -1,7 +1,7 @@
 // Command ssebench runs the sseview benchmark harness.
 //
 //	ssebench run [-smoke] [-rounds N] [-only NAME] [-json FILE] [-md FILE]
-//	ssebench server -contestant NAME
+//	ssebench server -contestant NAME [-sndbuf BYTES] [-router chi|chi-middleware]
 //
 // "run" is the driver and load client; it starts "server" processes of
 // itself, one per contestant and scenario.
@@ -34,10 +34,11 @@ func run(args []string) error {
 		fs := flag.NewFlagSet("server", flag.ContinueOnError)
 		name := fs.String("contestant", "", "the contestant to serve")
 		sndbuf := fs.Int("sndbuf", 0, "fixed send buffer of the streams' sockets, in bytes (0: the kernel's autotuning)")
+		router := fs.String("router", "", "serve the contestant's routes behind \""+serve.RouterChi+"\" or \""+serve.RouterChiMiddleware+"\" (default: its own handler)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return serve.Main(*name, *sndbuf)
+		return serve.Main(*name, *sndbuf, *router)
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }

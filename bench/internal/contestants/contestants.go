@@ -61,6 +61,18 @@ type Instance struct {
 	// Prepare installs the library's recommended shutdown path on srv
 	// before it serves.
 	Prepare func(srv *http.Server)
+	// routes are a per-request contestant's routes one by one; nil for a
+	// broadcast contestant, whose Handler serves /sub.
+	routes map[string]http.Handler
+}
+
+// Routes maps every path the contestant serves to its handler, for
+// mounting on a router other than Handler.
+func (i *Instance) Routes() map[string]http.Handler {
+	if i.routes == nil {
+		return map[string]http.Handler{"/sub": i.Handler}
+	}
+	return i.routes
 }
 
 // All lists the contestants in the order they run.
@@ -100,9 +112,11 @@ const idleSize = 64
 // spec's authoring note and sseview's default.
 const keepAlive = 15 * time.Second
 
-func mux(stream, idle http.HandlerFunc) http.Handler {
+// perRequest is the instance of a per-request contestant: its two routes on
+// a ServeMux.
+func perRequest(stream, idle http.HandlerFunc) *Instance {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /stream", stream)
 	m.HandleFunc("GET /idle", idle)
-	return m
+	return &Instance{Handler: m, routes: map[string]http.Handler{"/stream": stream, "/idle": idle}}
 }

@@ -16,7 +16,7 @@ var goSSEUpgrade = &Contestant{
 	Shutdown:  "none for Upgrade sessions: Shutdown waits for its deadline",
 	KeepAlive: "none",
 	New: func() *Instance {
-		return &Instance{Handler: mux(goSSEStream, goSSEIdle)}
+		return perRequest(goSSEStream, goSSEIdle)
 	},
 }
 

@@ -17,10 +17,9 @@ var raw = &Contestant{
 	Shutdown:  "BaseContext cancelled from RegisterOnShutdown",
 	KeepAlive: "ticker in the handler, 15 s",
 	New: func() *Instance {
-		return &Instance{
-			Handler: mux(rawStream, rawIdle),
-			Prepare: cancelOnShutdown,
-		}
+		inst := perRequest(rawStream, rawIdle)
+		inst.Prepare = cancelOnShutdown
+		return inst
 	},
 }
 

@@ -17,7 +17,7 @@ var render = &Contestant{
 	Shutdown:  "none: Shutdown waits for its deadline",
 	KeepAlive: "none",
 	New: func() *Instance {
-		return &Instance{Handler: mux(renderStream, renderIdle)}
+		return perRequest(renderStream, renderIdle)
 	},
 }
 

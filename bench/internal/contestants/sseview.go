@@ -17,10 +17,9 @@ var sseviewView = &Contestant{
 	Shutdown:  "sseview.EndStreamsOnShutdown",
 	KeepAlive: "built in, 15 s",
 	New: func() *Instance {
-		return &Instance{
-			Handler: mux(sseview.AsView(countView{}), sseview.AsView(idleView{})),
-			Prepare: endStreams,
-		}
+		inst := perRequest(sseview.AsView(countView{}), sseview.AsView(idleView{}))
+		inst.Prepare = endStreams
+		return inst
 	},
 }
 
@@ -54,10 +53,9 @@ var sseviewValues = &Contestant{
 	KeepAlive:      "built in, 15 s",
 	ThroughputOnly: true,
 	New: func() *Instance {
-		return &Instance{
-			Handler: mux(sseview.AsView(valuesView{}), sseview.AsView(idleView{})),
-			Prepare: endStreams,
-		}
+		inst := perRequest(sseview.AsView(valuesView{}), sseview.AsView(idleView{}))
+		inst.Prepare = endStreams
+		return inst
 	},
 }
 

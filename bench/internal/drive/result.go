@@ -26,6 +26,9 @@ type scenario struct {
 	Contestants []*contestants.Contestant
 	// Rounds, when set, replaces Config.Rounds for the scenario.
 	Rounds int
+	// Spread shows every figure as its median with the lowest and highest
+	// round in parentheses.
+	Spread bool
 	// run measures one contestant once.
 	run func(c *contestants.Contestant) sample
 }
@@ -149,6 +152,25 @@ func summarize(sc *scenario, samples map[string][]sample) []Result {
 	return out
 }
 
+// spread returns the lowest and highest of figure key over samples, and how
+// many samples have it.
+func spread(samples []map[string]float64, key string) (lo, hi float64, n int) {
+	for _, s := range samples {
+		v, ok := s[key]
+		if !ok || math.IsNaN(v) {
+			continue
+		}
+		if n == 0 || v < lo {
+			lo = v
+		}
+		if n == 0 || v > hi {
+			hi = v
+		}
+		n++
+	}
+	return lo, hi, n
+}
+
 // markdown renders one scenario's results as a table.
 func markdown(sc *scenario, rs []Result) string {
 	var b strings.Builder
@@ -168,7 +190,11 @@ func markdown(sc *scenario, rs []Result) string {
 		fmt.Fprintf(&b, "| %s | %s |", r.Contestant, r.Mode)
 		for _, col := range sc.Columns {
 			if v, ok := r.Medians[col.Key]; ok {
-				fmt.Fprintf(&b, " "+col.Format+" |", v)
+				fmt.Fprintf(&b, " "+col.Format, v)
+				if lo, hi, n := spread(r.Samples, col.Key); sc.Spread && n > 1 {
+					fmt.Fprintf(&b, " ("+col.Format+"–"+col.Format+")", lo, hi)
+				}
+				b.WriteString(" |")
 			} else {
 				b.WriteString(" – |")
 			}

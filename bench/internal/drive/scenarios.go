@@ -29,15 +29,18 @@ type Config struct {
 	ThroughputRounds int
 	ThroughputEvents int // events per run at 64 B; half of it at 1 KiB
 	IdleConns        int
-	FanoutSubs       int
-	FanoutRate       int
-	FanoutSeconds    int
-	FanoutSize       int
-	ChurnCycles      int
-	ShutdownStreams  int
-	ShutdownTimeout  time.Duration
-	Grace            time.Duration // how long past its end a run may take to deliver
-	RunTimeout       time.Duration // bounds every single measurement
+	// RoutedIdleConns is the streams held at once in the idle scenarios
+	// behind a chi router.
+	RoutedIdleConns int
+	FanoutSubs      int
+	FanoutRate      int
+	FanoutSeconds   int
+	FanoutSize      int
+	ChurnCycles     int
+	ShutdownStreams int
+	ShutdownTimeout time.Duration
+	Grace           time.Duration // how long past its end a run may take to deliver
+	RunTimeout      time.Duration // bounds every single measurement
 	// FirstEventTimeout bounds the wait for every stream of a fleet to get
 	// its first event (a healthy server needs a few seconds for 10,000).
 	FirstEventTimeout time.Duration
@@ -45,7 +48,7 @@ type Config struct {
 
 // Full is the configuration of `make bench`.
 var Full = Config{
-	Rounds: 3, ThroughputRounds: 7, ThroughputEvents: 200_000, IdleConns: 10_000,
+	Rounds: 3, ThroughputRounds: 7, ThroughputEvents: 200_000, IdleConns: 10_000, RoutedIdleConns: 5_000,
 	FanoutSubs: 1_000, FanoutRate: 100, FanoutSeconds: 3, FanoutSize: 128,
 	ChurnCycles: 10_000, ShutdownStreams: 1_000, ShutdownTimeout: 3 * time.Second, Grace: 5 * time.Second,
 	RunTimeout: 60 * time.Second, FirstEventTimeout: 30 * time.Second,
@@ -53,7 +56,7 @@ var Full = Config{
 
 // Smoke is the configuration of `make bench-smoke`: every path, small counts.
 var Smoke = Config{
-	Rounds: 1, ThroughputRounds: 1, ThroughputEvents: 10_000, IdleConns: 300,
+	Rounds: 1, ThroughputRounds: 1, ThroughputEvents: 10_000, IdleConns: 300, RoutedIdleConns: 300,
 	FanoutSubs: 50, FanoutRate: 100, FanoutSeconds: 2, FanoutSize: 128,
 	ChurnCycles: 300, ShutdownStreams: 50, ShutdownTimeout: time.Second, Grace: time.Second,
 	RunTimeout: 20 * time.Second, FirstEventTimeout: 20 * time.Second,
@@ -110,21 +113,53 @@ func (d *driver) scenarios() []*scenario {
 			run:         func(c *contestants.Contestant) sample { return d.throughput(c, tc.streams, tc.size, total) },
 		})
 	}
+	idleCols := []column{
+		{"rss_kib_per_conn", "RSS KiB/conn", "%.1f", true},
+		{"goroutines_per_conn", "goroutines/conn", "%.2f", true},
+		{"heap_kib_per_conn", "heap KiB/conn", "%.1f", true},
+		{"stack_kib_per_conn", "stack KiB/conn", "%.1f", true},
+		{"stack_start_kib", "new goroutine's stack KiB", "%.0f", false},
+	}
+	idleMethod := "Measured in a fresh server process: RSS (VmRSS from /proc), heap in use (after two GCs) and " +
+		"stacks (runtime/metrics /memory/classes/heap/stacks:bytes, after the GCs, so stacks the GC shrank " +
+		"count shrunk) once every stream is open, minus the same figures before the first connection, " +
+		"divided by the streams; goroutines likewise. Keep-alive on where the library has it. " +
+		"Per-request contestants serve one event then wait; broadcast contestants hold a subscription " +
+		"after one published event. The new goroutine's stack is /gc/stack/starting-size:bytes at the end " +
+		"(the runtime sizes it from the average stack it scanned, GODEBUG adaptivestackstart). " +
+		"Cells are the median of the rounds, with the lowest and highest in parentheses."
 	out = append(out, &scenario{
-		Name:  "idle",
-		Title: fmt.Sprintf("Idle connections: %d open streams after one event each", d.cfg.IdleConns),
-		Description: "Server RSS (VmRSS) and goroutines per connection over the idle server's; keep-alive on " +
-			"where the library has it. Per-request contestants serve one event then wait; broadcast " +
-			"contestants hold a subscription after one published event.",
-		Columns: []column{
-			{"rss_kib_per_conn", "RSS KiB/conn", "%.1f", true},
-			{"goroutines_per_conn", "goroutines/conn", "%.2f", true},
-			{"heap_kib_per_conn", "heap KiB/conn", "%.1f", true},
-			{"stack_kib_per_conn", "stack KiB/conn", "%.1f", true},
-		},
+		Name:        "idle",
+		Title:       fmt.Sprintf("Idle connections: %d open streams after one event each", d.cfg.IdleConns),
+		Description: idleMethod + " Each library on its own handler (a ServeMux for the per-request ones).",
+		Columns:     idleCols,
 		Contestants: everywhere(),
-		run:         d.idle,
+		Spread:      true,
+		run:         func(c *contestants.Contestant) sample { return d.idle(c, d.cfg.IdleConns, "") },
 	})
+	// sseview is a library for chi, and middleware changes what a waiting
+	// stream keeps on its stack: the same measurement on chi, bare and
+	// behind the usual middleware, for the hand-written floors and sseview.
+	for _, router := range []struct{ name, title, how string }{
+		{serve.RouterChi, "on a chi router, no middleware", "on a chi router with no middleware."},
+		{serve.RouterChiMiddleware, "behind chi's RequestID, RealIP, Logger and Recoverer",
+			"on a chi router behind middleware.RequestID, RealIP, Logger (writing to io.Discard) and Recoverer, in that order."},
+	} {
+		out = append(out, &scenario{
+			Name:        "idle-" + router.name,
+			Title:       fmt.Sprintf("Idle connections %s: %d open streams", router.title, d.cfg.RoutedIdleConns),
+			Description: idleMethod + " Every contestant's routes are registered with r.Handle " + router.how,
+			Columns:     idleCols,
+			Contestants: []*contestants.Contestant{
+				contestants.ByName("raw"), contestants.ByName("sseview"),
+				contestants.ByName("hub"), contestants.ByName("sseview-broker"),
+			},
+			Spread: true,
+			run: func(c *contestants.Contestant) sample {
+				return d.idle(c, d.cfg.RoutedIdleConns, router.name)
+			},
+		})
+	}
 	fanCols := []column{
 		{"p50_ms", "p50 ms", "%.2f", true},
 		{"p99_ms", "p99 ms", "%.2f", true},
@@ -284,7 +319,15 @@ func (d *driver) throughput(c *contestants.Contestant, streams, size, total int)
 	})
 }
 
-func (d *driver) idle(c *contestants.Contestant) sample {
+// idle holds n streams of c open at once and reports what they cost the
+// server, with c behind router (see serve.Main) when it is not "".
+func (d *driver) idle(c *contestants.Contestant, n int, router string) sample {
+	var args []string
+	name := c.Name
+	if router != "" {
+		args = []string{"-router", router}
+		name += "-" + router
+	}
 	return d.withServer(c, func(s *server, smp *sample) {
 		st0, err := s.stats(true)
 		if err != nil {
@@ -296,16 +339,15 @@ func (d *driver) idle(c *contestants.Contestant) sample {
 			smp.problem("%v", err)
 			return
 		}
-		n := d.cfg.IdleConns
 		t0 := time.Now()
 		f := openFleet(s, c, n, nil)
 		defer func() {
 			t1 := time.Now()
 			f.close()
-			debugf("idle %s: close %v", c.Name, time.Since(t1))
+			debugf("idle %s: close %v", name, time.Since(t1))
 		}()
 		f.waitFirst(s, c, d.cfg.FirstEventTimeout, nil)
-		debugf("idle %s: open %v", c.Name, time.Since(t0))
+		debugf("idle %s: open %v", name, time.Since(t0))
 		// Let the server finish what the connects started.
 		time.Sleep(500 * time.Millisecond)
 		rss1, err1 := s.rssBytes()
@@ -316,7 +358,7 @@ func (d *driver) idle(c *contestants.Contestant) sample {
 			return
 		}
 		if dir := os.Getenv("SSEBENCH_HEAPPROFILE"); dir != "" {
-			if err := s.saveHeapProfile(filepath.Join(dir, c.Name+"-idle.pprof")); err != nil {
+			if err := s.saveHeapProfile(filepath.Join(dir, name+"-idle.pprof")); err != nil {
 				smp.problem("%v", err)
 			}
 		}
@@ -325,8 +367,9 @@ func (d *driver) idle(c *contestants.Contestant) sample {
 		smp.set("rss_kib_per_conn", (rss1-rss0)/fn/1024)
 		smp.set("goroutines_per_conn", float64(st1.Goroutines-st0.Goroutines)/fn)
 		smp.set("heap_kib_per_conn", (float64(st2.HeapInuse)-float64(st0.HeapInuse))/fn/1024)
-		smp.set("stack_kib_per_conn", (float64(st2.StackInuse)-float64(st0.StackInuse))/fn/1024)
-	})
+		smp.set("stack_kib_per_conn", (float64(st2.Stacks)-float64(st0.Stacks))/fn/1024)
+		smp.set("stack_start_kib", float64(st2.StackStart)/1024)
+	}, args...)
 }
 
 // fanoutSndbuf is the send buffer of the server's sockets in the fan-out

@@ -1,9 +1,11 @@
 // Package serve is the bench server process: one contestant on one
-// listener, and a control listener of its own that Shutdown never touches.
+// listener, on its own handler or mounted on a chi router (with or without
+// middleware), and a control listener of its own that Shutdown never
+// touches.
 //
 // Control routes:
 //
-//	GET  /stats?gc=1                 goroutines and heap, after a GC when asked
+//	GET  /stats?gc=1                 goroutines, heap and stacks, after a GC when asked
 //	POST /publish?seq=S&size=B       publish one event (broadcast)
 //	POST /run?n=N&rate=R&size=B      publish events 0..N-1 at R per second, in the background
 //	GET  /run                        progress of /run
@@ -25,12 +27,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/sseview/sseview/bench/internal/contestants"
 	"github.com/sseview/sseview/bench/internal/wire"
@@ -41,8 +47,23 @@ type Stats struct {
 	Goroutines int    `json:"goroutines"`
 	HeapInuse  uint64 `json:"heap_inuse"`
 	HeapAlloc  uint64 `json:"heap_alloc"`
-	StackInuse uint64 `json:"stack_inuse"`
+	// Stacks is runtime/metrics' /memory/classes/heap/stacks:bytes: the
+	// heap memory reserved for goroutine stacks, in use or cached.
+	Stacks uint64 `json:"stacks"`
+	// StackStart is /gc/stack/starting-size:bytes, the stack a new
+	// goroutine gets: the runtime sizes it from the average stack it
+	// scanned at the last collection (GODEBUG adaptivestackstart).
+	StackStart uint64 `json:"stack_start"`
 }
+
+// Routers a contestant can be served behind, besides its own handler.
+const (
+	// RouterChi mounts the contestant's routes on a chi router.
+	RouterChi = "chi"
+	// RouterChiMiddleware adds chi's RequestID, RealIP, Logger (to
+	// io.Discard) and Recoverer in front of them, a common production stack.
+	RouterChiMiddleware = "chi-middleware"
+)
 
 // RunStatus is the answer of GET /run.
 type RunStatus struct {
@@ -98,8 +119,9 @@ func (l sndbufListener) Accept() (net.Conn, error) {
 
 // Main runs the server of contestant name until stdin closes (the driver
 // went away) or it is killed. It prints "LISTEN <addr> <control addr>".
-// A positive sndbuf fixes the send buffer of every stream's socket.
-func Main(name string, sndbuf int) error {
+// A positive sndbuf fixes the send buffer of every stream's socket; router,
+// when not "", is RouterChi or RouterChiMiddleware.
+func Main(name string, sndbuf int, router string) error {
 	c := contestants.ByName(name)
 	if c == nil {
 		return fmt.Errorf("serve: no contestant %q", name)
@@ -118,6 +140,10 @@ func Main(name string, sndbuf int) error {
 	// The libraries' own logging of dropped clients is not under test.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	inst := c.New()
+	handler, err := routed(inst, router)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -129,7 +155,7 @@ func Main(name string, sndbuf int) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: inst.Handler, ErrorLog: log.New(io.Discard, "", 0)}
+	srv := &http.Server{Handler: handler, ErrorLog: log.New(io.Discard, "", 0)}
 	if inst.Prepare != nil {
 		inst.Prepare(srv)
 	}
@@ -153,6 +179,28 @@ func Main(name string, sndbuf int) error {
 	// The driver holds our stdin: when it closes it or dies, we end.
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
+}
+
+// routed returns inst's handler behind router.
+func routed(inst *contestants.Instance, router string) (http.Handler, error) {
+	r := chi.NewRouter()
+	switch router {
+	case "":
+		return inst.Handler, nil
+	case RouterChi:
+	case RouterChiMiddleware:
+		// Logger formats every request; to io.Discard, so that the cost is
+		// paid but the driver's output is not flooded.
+		logger := middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: log.New(io.Discard, "", 0), NoColor: true})
+		//lint:ignore SA1019 RealIP is deprecated (it trusts spoofable headers), but it is the stack the idle claim was made against and many servers still run; nothing here reads the address.
+		r.Use(middleware.RequestID, middleware.RealIP, logger, middleware.Recoverer)
+	default:
+		return nil, fmt.Errorf("serve: unknown router %q", router)
+	}
+	for path, h := range inst.Routes() {
+		r.Handle(path, h)
+	}
+	return r, nil
 }
 
 type control struct {
@@ -196,7 +244,12 @@ func (c *control) stats(w http.ResponseWriter, r *http.Request) {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	reply(w, Stats{Goroutines: runtime.NumGoroutine(), HeapInuse: ms.HeapInuse, HeapAlloc: ms.HeapAlloc, StackInuse: ms.StackInuse})
+	m := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}, {Name: "/gc/stack/starting-size:bytes"}}
+	metrics.Read(m)
+	reply(w, Stats{
+		Goroutines: runtime.NumGoroutine(), HeapInuse: ms.HeapInuse, HeapAlloc: ms.HeapAlloc,
+		Stacks: m[0].Value.Uint64(), StackStart: m[1].Value.Uint64(),
+	})
 }
 
 func (c *control) needPublish(w http.ResponseWriter) bool {

@@ -1,7 +1,6 @@
 package sseview
 
 import (
-	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -163,7 +162,3 @@ func TestTextEncodesWithoutAllocating(t *testing.T) {
 	}
 }
 
-func TestErrorsAreMatchable(t *testing.T) {
-	_, err := Encode(Text{ID: "a\nb"})
-	assert.True(t, errors.Is(err, ErrInvalidEvent))
-}

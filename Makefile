@@ -48,14 +48,17 @@ loadtest:
 	@set -e; for b in memory nats redis; do echo "== loadtest -broker $$b"; \
 		loadtest/bin/fanoutload -broker $$b -clients 1000 -rate 100 -duration 10s; done
 
-## faults: fault tests with real processes (about a minute): nats-server
-## (built from the faults module's tool requirement), two weather instances
-## and 50 resuming clients; kill -9 and SIGSTOP of NATS, kill -9 and SIGTERM of
-## an instance; fails unless every fault loses, repeats and reorders nothing
+## faults: fault tests with real processes (about a minute per broker), on
+## NATS (nats-server built from the faults module's tool requirement) and on
+## Redis (redis-server, which .ci/run installs): two weather instances and 50
+## resuming clients; kill -9 and SIGSTOP of the broker server, kill -9 and
+## SIGTERM of an instance; fails unless every fault loses, repeats and
+## reorders nothing
 faults:
 	cd faults && $(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2 && $(GO) build -o bin/faults .
 	cd examples/weather && $(GO) build -o ../../faults/bin/weather .
 	cd faults && ./bin/faults -broker nats -nats-server bin/nats-server -weather bin/weather
+	cd faults && ./bin/faults -broker redis -redis-server "$$(command -v redis-server)" -weather bin/weather
 
 ## e2e: the weather page and the board in headless Chromium ($$CHROME_PATH, default /usr/bin/chromium)
 e2e:

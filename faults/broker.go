@@ -234,8 +234,10 @@ func (s *redisServer) Stored(ctx context.Context) ([]storedEvent, error) {
 	iter := rdb.ScanType(ctx, 0, redisKeyPrefix+"{*}", 100, "stream").Iterator()
 	for iter.Next(ctx) {
 		key := iter.Val()
-		topic, ok := strings.CutPrefix(key, redisKeyPrefix+"{")
-		if topic, ok = strings.CutSuffix(topic, "}"); !ok {
+		// SCAN's pattern has matched the prefix; the topic is what the
+		// braces hold.
+		topic, ok := strings.CutSuffix(strings.TrimPrefix(key, redisKeyPrefix+"{"), "}")
+		if !ok {
 			continue
 		}
 		for from := "-"; ; {

@@ -1,7 +1,7 @@
 # Every target is what CI runs (see .ci/run). Each Go module of the repo is
 # listed in MODULES; the core module is ".".
 GO ?= go
-MODULES := . natsbroker redisbroker examples/weather examples/board bench internal/datastarcompat faults
+MODULES := . natsbroker redisbroker examples/weather examples/board bench internal/datastarcompat faults loadtest
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: run run-board test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e faults
@@ -44,19 +44,25 @@ bench-go:
 	cd natsbroker && $(GO) test . -run '^$$' -bench .
 	cd redisbroker && $(GO) test . -run '^$$' -bench .
 
-## loadtest: loopback fan-out load test: 1,000 real SSE clients, 100 events/s for 10 s, per broker
+## loadtest: loopback fan-out load test: 1,000 real SSE clients, 100 events/s
+## for 10 s, every event checked, per broker (memory, NATS, Redis: needs
+## redis-server, which .ci/run installs)
 loadtest:
-	cd natsbroker && $(GO) run ./cmd/fanoutload -broker memory -clients 1000 -rate 100 -duration 10s
-	cd natsbroker && $(GO) run ./cmd/fanoutload -broker nats -clients 1000 -rate 100 -duration 10s
+	cd loadtest && $(GO) build -o bin/fanoutload .
+	@set -e; for b in memory nats redis; do echo "== loadtest -broker $$b"; \
+		loadtest/bin/fanoutload -broker $$b -clients 1000 -rate 100 -duration 10s; done
 
-## faults: fault tests with real processes (about a minute): nats-server
-## (built from the faults module's tool requirement), two weather instances
-## and 50 resuming clients; kill -9 and SIGSTOP of NATS, kill -9 and SIGTERM of
-## an instance; fails unless every fault loses, repeats and reorders nothing
+## faults: fault tests with real processes (about a minute per broker), on
+## NATS (nats-server built from the faults module's tool requirement) and on
+## Redis (redis-server, which .ci/run installs): two weather instances and 50
+## resuming clients; kill -9 and SIGSTOP of the broker server, kill -9 and
+## SIGTERM of an instance; fails unless every fault loses, repeats and
+## reorders nothing
 faults:
 	cd faults && $(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2 && $(GO) build -o bin/faults .
 	cd examples/weather && $(GO) build -o ../../faults/bin/weather .
 	cd faults && ./bin/faults -broker nats -nats-server bin/nats-server -weather bin/weather
+	cd faults && ./bin/faults -broker redis -redis-server "$$(command -v redis-server)" -weather bin/weather
 
 ## e2e: the weather page and the board in headless Chromium ($$CHROME_PATH, default /usr/bin/chromium)
 e2e:

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,13 +14,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sseview/sseview/internal/quote"
 )
 
 // brokerServer is the broker's server process as the harness drives it: the
-// only part of the harness that knows which broker it is. Another broker
-// (Redis, say) is another implementation and a -broker value.
+// only part of the harness that knows which broker it is: natsServer and
+// redisServer, one a -broker value each.
 type brokerServer interface {
 	// Start starts the server, or starts it again on the same port and
 	// store after it was killed, and returns once it serves.
@@ -46,8 +49,14 @@ func newBrokerServer(o options) (brokerServer, error) {
 			return nil, err
 		}
 		return &natsServer{bin: o.natsServer, dir: o.dir, port: port}, nil
+	case "redis":
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		return &redisServer{bin: o.redisServer, dir: o.dir, port: port}, nil
 	}
-	return nil, fmt.Errorf("faults: -broker %s is not one of: nats", quote.Bounded(o.broker))
+	return nil, fmt.Errorf("faults: -broker %s is not one of: nats, redis", quote.Bounded(o.broker))
 }
 
 // natsServer is a nats-server process with JetStream, storing in a
@@ -143,6 +152,132 @@ func (s *natsServer) Stored(ctx context.Context) ([]storedEvent, error) {
 			ID: strconv.FormatUint(msg.Sequence, 10), Data: string(msg.Data)})
 	}
 	return events, nil
+}
+
+// redisServer is a redis-server process with the append-only file on,
+// storing in a directory of the run.
+type redisServer struct {
+	bin  string
+	dir  string
+	port int
+}
+
+// redisKeyPrefix is redisbroker.Config's default KeyPrefix, which the
+// weather example uses.
+const redisKeyPrefix = "sseview:"
+
+func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+
+func (s *redisServer) WeatherFlag() string { return "redis://" + s.addr() + "/0" }
+
+// Start runs redis-server with the append-only file fsynced at every write
+// (appendfsync always), and no RDB snapshots: the AOF is the store a restart
+// reads. A kill -9 is a process crash, which leaves what Redis has written
+// in the kernel's page cache, so everysec would lose nothing most of the
+// time; but with everysec Redis may postpone writing the AOF while a
+// background fsync is slow, and still answer the client, so an XADD
+// acknowledged just before the kill could be missing after the restart.
+// With always the entry is written and fsynced before the answer: every
+// event a publisher was told is stored is there after any kill.
+func (s *redisServer) Start(ctx context.Context) (*process, error) {
+	store := filepath.Join(s.dir, "redis-store")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		return nil, fmt.Errorf("faults: %w", err)
+	}
+	log := filepath.Join(s.dir, "redis-server.log")
+	p, err := startProcess("redis-server", log, nil, s.bin,
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", store,
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "",
+		"--daemonize", "no", "--logfile", "")
+	if err != nil {
+		return nil, err
+	}
+	// Serving means it answers PING, not only that the port is open: a
+	// restarted server answers LOADING until it has read its AOF.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := s.ready(ctx); err == nil {
+			return p, nil
+		}
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("faults: redis-server exited at start: %v (see %s)", p.err, log)
+		case <-ctx.Done():
+			p.kill()
+			return nil, fmt.Errorf("faults: redis-server not ready in 30s")
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *redisServer) client() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1, DialTimeout: time.Second})
+}
+
+func (s *redisServer) ready(ctx context.Context) error {
+	rdb := s.client()
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return rdb.Ping(ctx).Err()
+}
+
+// Stored reads every topic's stream whole. The ids are redisbroker's event
+// ids of the entries, as its subscribers get them.
+func (s *redisServer) Stored(ctx context.Context) ([]storedEvent, error) {
+	rdb := s.client()
+	defer rdb.Close()
+	var events []storedEvent
+	iter := rdb.ScanType(ctx, 0, redisKeyPrefix+"{*}", 100, "stream").Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		// SCAN's pattern has matched the prefix; the topic is what the
+		// braces hold.
+		topic, ok := strings.CutSuffix(strings.TrimPrefix(key, redisKeyPrefix+"{"), "}")
+		if !ok {
+			continue
+		}
+		for from := "-"; ; {
+			entries, err := rdb.XRangeN(ctx, key, from, "+", 1000).Result()
+			if err != nil {
+				return nil, fmt.Errorf("faults: read stream %s: %w", key, err)
+			}
+			for _, e := range entries {
+				data, _ := e.Values["data"].(string)
+				id, err := redisEventID(key, e.ID)
+				if err != nil {
+					return nil, err
+				}
+				events = append(events, storedEvent{Topic: topic, ID: id, Data: data})
+			}
+			if len(entries) < 1000 {
+				break
+			}
+			from = "(" + entries[len(entries)-1].ID
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("faults: list the streams: %w", err)
+	}
+	return events, nil
+}
+
+// redisEventID is redisbroker's event id of the entry entryID of the stream
+// key: the key's FNV-1a hash in base 36, a dot, and the entry id with its
+// sequence written in 20 digits (redisbroker/ids.go). Were the two to
+// differ, no id a client received would be found in the store, and the run
+// would fail on unknown ids, not pass.
+func redisEventID(key, entryID string) (string, error) {
+	ms, seq, ok := strings.Cut(entryID, "-")
+	if !ok || len(seq) > 20 {
+		return "", fmt.Errorf("faults: entry id %s of %s is not <ms>-<seq>", quote.Bounded(entryID), key)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return strconv.FormatUint(h.Sum64(), 36) + "." + ms + "-" + strings.Repeat("0", 20-len(seq)) + seq, nil
 }
 
 // freePort is a port on 127.0.0.1 that nothing listens on now.

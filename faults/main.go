@@ -1,5 +1,6 @@
 // Command faults is the fault test of the weather example on a real
-// broker: a broker server process (nats-server with JetStream), two weather
+// broker: a broker server process (nats-server with JetStream, or
+// redis-server with its append-only file), two weather
 // instances as separate processes on it, and EventSource-like clients that
 // hold streams on both and resume with Last-Event-ID. It injects, one after
 // another and each bounded in time:
@@ -15,7 +16,7 @@
 // fault (lost, duplicated, reordered, time to recover) and exits 1 if any
 // count is not 0, or a fault did not recover within -recover.
 //
-//	make faults   # builds nats-server, weather and this, then runs it
+//	make faults   # builds nats-server, weather and this, then runs it on each broker
 //
 // Everything listens on 127.0.0.1; every child process is killed when the
 // harness exits, whatever the reason, and the whole run is bounded by
@@ -42,26 +43,28 @@ import (
 )
 
 type options struct {
-	broker     string
-	natsServer string
-	weather    string
-	clients    int
-	points     int
-	update     time.Duration
-	reconnect  time.Duration
-	down       time.Duration
-	pause      time.Duration
-	settle     time.Duration
-	recover    time.Duration
-	timeout    time.Duration
-	dir        string // the run's directory: stores, databases, logs
-	keep       bool
+	broker      string
+	natsServer  string
+	redisServer string
+	weather     string
+	clients     int
+	points      int
+	update      time.Duration
+	reconnect   time.Duration
+	down        time.Duration
+	pause       time.Duration
+	settle      time.Duration
+	recover     time.Duration
+	timeout     time.Duration
+	dir         string // the run's directory: stores, databases, logs
+	keep        bool
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.broker, "broker", "nats", "broker under test: nats")
+	flag.StringVar(&o.broker, "broker", "nats", "broker under test: nats or redis")
 	flag.StringVar(&o.natsServer, "nats-server", "bin/nats-server", "the nats-server binary (-broker nats)")
+	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "the redis-server binary (-broker redis; apt-get install -y redis-server)")
 	flag.StringVar(&o.weather, "weather", "bin/weather", "the weather example's binary")
 	flag.IntVar(&o.clients, "clients", 50, "EventSource-like clients, half on each instance")
 	flag.IntVar(&o.points, "points", 4, "weather points the clients watch")

@@ -4,7 +4,9 @@
 // client that reconnects to another instance with its Last-Event-ID resumes
 // with nothing lost and nothing repeated.
 //
-// A topic is a stream key, "<KeyPrefix>{<topic>}" ("sseview:{room.42}");
+// A topic, in the syntax of the [sseview.Broker] contract (refused with
+// [sseview.ErrInvalidTopic] otherwise), is a stream key,
+// "<KeyPrefix>{<topic>}" ("sseview:{room.42}");
 // an event is an entry whose fields are its data, its type and its retry
 // (see below), and its id is the entry's id after a prefix that is a hash of
 // the key, written so that a topic's ids sort as strings (shorter first,
@@ -74,9 +76,8 @@
 //
 // # Redis Cluster
 //
-// A topic's keys share a hash slot (the topic is the key's hash tag, so
-// topics may not contain '{' or '}'), so the scripts would run on a
-// cluster; but the broker takes a single Redis server (with replicas and
+// A topic's keys share a hash slot (the topic is the key's hash tag; the
+// topic syntax has no '{' or '}'), so the scripts would run on a cluster; but the broker takes a single Redis server (with replicas and
 // persistence as you like), not a cluster client, and is tested against a
 // single server only.
 package redisbroker
@@ -94,6 +95,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sseview/sseview/internal/fanout"
+	"github.com/sseview/sseview/internal/names"
 	"github.com/sseview/sseview/internal/quote"
 	"github.com/sseview/sseview/sseview"
 )
@@ -116,23 +119,29 @@ type Config struct {
 	// Redis counts it in whole milliseconds.
 	MaxAge time.Duration
 
-	// QueueLen is how many events a subscriber may fall behind the live
-	// feed before it is dropped with [sseview.ErrSlowSubscriber]; its
-	// client then resumes from its Last-Event-ID. Zero means 256.
+	// QueueLen is how many events a subscriber may have waiting before it
+	// is dropped with [sseview.ErrSlowSubscriber], as the [sseview.Broker]
+	// contract says; its client then resumes from its Last-Event-ID. Zero
+	// means 256; negative means no limit.
 	QueueLen int
 
 	// CatchUps is how many subscriptions of this instance may read the
 	// events they missed from Redis at once; the others wait their turn
 	// (one batch of 128 events per turn), so that a crowd reconnecting after
-	// a restart does not flood Redis. Zero means 32.
+	// a restart does not flood Redis. Zero means 32; negative is refused
+	// by [New].
 	CatchUps int
 
 	// DuplicateWindow is how long the Key of a published [sseview.Keyed]
-	// event is remembered. Zero means 2 minutes.
+	// event is remembered, from its first publish: publishing the key on
+	// its topic again within it stores nothing and returns the first id,
+	// even once that event has left the history. Zero means 2 minutes;
+	// negative is refused by [New].
 	DuplicateWindow time.Duration
 
 	// Timeout bounds each call to Redis of Publish, of starting a
-	// subscription and of each catch-up batch. Zero means 2 seconds.
+	// subscription and of each catch-up batch. Zero means 2 seconds;
+	// negative is refused by [New].
 	Timeout time.Duration
 
 	// Logger receives entries that are not events and the live readers'
@@ -144,27 +153,15 @@ const (
 	defaultPrefix    = "sseview:"
 	defaultMaxEvents = 1000
 	defaultMaxAge    = time.Hour
-	defaultQueueLen  = 256
 	defaultCatchUps  = 32
 	defaultWindow    = 2 * time.Minute
 	defaultTimeout   = 2 * time.Second
-
-	// maxTopicLen bounds a topic, and so the keys and error messages made
-	// from it.
-	maxTopicLen = 256
-	// maxKeyLen bounds the Key of a Keyed event.
-	maxKeyLen = 256
 	// maxFeeds is the size of the connection pool of the live readers: one
 	// connection per topic with subscribers on this instance.
 	maxFeeds = 10_000
 )
 
 var (
-	// ErrInvalidTopic is wrapped by the error of a topic that is not one or
-	// more dot-separated tokens of printable ASCII without '*', '>', '{'
-	// and '}', at most 256 bytes.
-	ErrInvalidTopic = errors.New("redisbroker: invalid topic")
-
 	// ErrClosed ends the subscriptions of a [Broker] that was closed, and
 	// is returned by its Publish.
 	ErrClosed = errors.New("redisbroker: broker closed")
@@ -184,7 +181,7 @@ type Broker struct {
 	maxAgeMs  int64 // 0: no limit
 	windowMs  int64
 	timeout   time.Duration
-	queue     int
+	queue     int           // fanout.Limit of QueueLen
 	catchUps  chan struct{} // a token per catch-up batch in progress
 	logger    *slog.Logger
 
@@ -192,8 +189,8 @@ type Broker struct {
 	ctx     context.Context // the live readers'; cancelled by Close
 	cancel  context.CancelFunc
 
-	// mu guards feeds, closed, back, and each feed's users and fan. It is
-	// never held while taking a fanout's lock.
+	// mu guards feeds, closed, back, and each feed's users. It is never
+	// held while taking a feed's lock.
 	mu      sync.Mutex
 	feeds   map[string]*feed // by stream key; a feed exists while it has users
 	closed  bool
@@ -233,6 +230,14 @@ func New(ctx context.Context, opts *redis.Options, cfg Config) (*Broker, error) 
 	if opts == nil {
 		return nil, errors.New("redisbroker: nil redis.Options")
 	}
+	switch {
+	case cfg.DuplicateWindow < 0:
+		return nil, fmt.Errorf("redisbroker: Config.DuplicateWindow %v is negative", cfg.DuplicateWindow)
+	case cfg.Timeout < 0:
+		return nil, fmt.Errorf("redisbroker: Config.Timeout %v is negative", cfg.Timeout)
+	case cfg.CatchUps < 0:
+		return nil, fmt.Errorf("redisbroker: Config.CatchUps %d is negative", cfg.CatchUps)
+	}
 	prefix := cfg.KeyPrefix
 	if prefix == "" {
 		prefix = defaultPrefix
@@ -246,7 +251,7 @@ func New(ctx context.Context, opts *redis.Options, cfg Config) (*Broker, error) 
 		maxAgeMs:  defaultMaxAge.Milliseconds(),
 		windowMs:  defaultWindow.Milliseconds(),
 		timeout:   defaultTimeout,
-		queue:     defaultQueueLen,
+		queue:     fanout.Limit(cfg.QueueLen),
 		logger:    cfg.Logger,
 		feeds:     make(map[string]*feed),
 		closing:   make(chan struct{}),
@@ -268,9 +273,6 @@ func New(ctx context.Context, opts *redis.Options, cfg Config) (*Broker, error) 
 	}
 	if cfg.Timeout > 0 {
 		b.timeout = cfg.Timeout
-	}
-	if cfg.QueueLen > 0 {
-		b.queue = cfg.QueueLen
 	}
 	catchUps := defaultCatchUps
 	if cfg.CatchUps > 0 {
@@ -337,14 +339,12 @@ func (b *Broker) Close() error {
 	}
 	b.closed = true
 	close(b.closing)
-	fans := make([]*fanout, 0, len(b.feeds))
+	feeds := make([]*feed, 0, len(b.feeds))
 	for _, f := range b.feeds {
-		if f.fan != nil { // nil while starting: its start fails with ErrClosed
-			fans = append(fans, f.fan)
-		}
+		feeds = append(feeds, f)
 	}
 	b.mu.Unlock()
-	for _, f := range fans {
+	for _, f := range feeds {
 		f.fail(ErrClosed)
 	}
 	b.cancel()
@@ -354,41 +354,14 @@ func (b *Broker) Close() error {
 	return errors.Join(err, b.rdb.Close())
 }
 
-// key maps a topic to its stream key.
+// key maps a topic to its stream key. A topic outside the contract's
+// syntax is refused with an error wrapping [sseview.ErrInvalidTopic]; none
+// has '{' or '}', so a topic is exactly its key's hash tag.
 func (b *Broker) key(topic string) (string, error) {
-	if err := checkTopic(topic); err != nil {
-		return "", fmt.Errorf("%w %s: %w", ErrInvalidTopic, quote.Bounded(topic), err)
+	if err := names.CheckTopic(topic); err != nil {
+		return "", err
 	}
 	return b.prefix + "{" + topic + "}", nil
-}
-
-// checkTopic accepts what natsbroker accepts as a subject (one or more
-// dot-separated tokens of printable ASCII without '*' and '>'), except '{'
-// and '}', which would change the key's hash tag, and at most maxTopicLen
-// bytes. Anything else is refused, never rewritten: two topics must never
-// map to one key.
-func checkTopic(s string) error {
-	if s == "" {
-		return errors.New("empty")
-	}
-	if len(s) > maxTopicLen {
-		return fmt.Errorf("%d bytes, more than %d", len(s), maxTopicLen)
-	}
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == '.' {
-			if i == start {
-				return fmt.Errorf("empty token at byte %d", i)
-			}
-			start = i + 1
-			continue
-		}
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || c == '*' || c == '>' || c == '{' || c == '}' {
-			return fmt.Errorf("byte %q at %d is not allowed in a topic", c, i)
-		}
-	}
-	return nil
 }
 
 // wrap makes the error of a failed call to Redis made with a Timeout

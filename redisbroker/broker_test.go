@@ -116,47 +116,38 @@ func TestForeignEntriesAreEvents(t *testing.T) {
 	assert.Equal(t, 6, logs.count(slog.LevelError))
 }
 
-func TestPublishRefuses(t *testing.T) {
-	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
+// TestRefusalsStoreNothing checks, in Redis itself, that what the contract
+// refuses (brokertest checks the errors) leaves no key behind: no stream of
+// an invalid topic, no duplicate record of a refused Keyed event.
+func TestRefusalsStoreNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	b := newBroker(t, srv, redisbroker.Config{})
+	rdb := client(t, srv)
 	long := strings.Repeat("x", 100_000)
-	for _, topic := range []string{"", "a..b", ".a", "a.", "a b", "a.*", ">", "{a}", "a}", "tab\t", "ü", "a\x00", long} {
-		t.Run("topic "+strconv.Quote(topic[:min(len(topic), 10)]), func(t *testing.T) {
-			_, err := b.Publish(t.Context(), topic, sseview.Text{Data: "x"})
-			require.ErrorIs(t, err, redisbroker.ErrInvalidTopic)
-			assert.True(t, strings.HasPrefix(err.Error(), "redisbroker: "), err.Error())
-			assert.Less(t, len(err.Error()), 200, "the error does not echo the whole topic")
-			for ev, err := range b.Subscribe(t.Context(), topic, "") {
-				assert.Nil(t, ev)
-				assert.ErrorIs(t, err, redisbroker.ErrInvalidTopic)
-			}
-		})
+	for _, topic := range []string{"", "a..b", "a b", "a.*", "{a}", "a}", "a:b", "user@example.com", "ü", "a\x00", long} {
+		_, err := b.Publish(t.Context(), topic, sseview.Keyed{Key: "k", Event: sseview.Text{Data: "x"}})
+		require.ErrorIs(t, err, sseview.ErrInvalidTopic, "topic %.20q", topic)
+		assert.True(t, strings.HasPrefix(err.Error(), "sseview: "), err.Error())
+		assert.Less(t, len(err.Error()), 200, "the error does not echo the whole topic")
 	}
-	marker := publish(t, b, "ok", "marker")
-	s := subscribe(t, b, "ok", marker)
 	for name, ev := range map[string]sseview.Event{
-		"comment":          sseview.Comment("c"),
-		"nil":              nil,
-		"CR in type":       sseview.Text{Type: "a\rb"},
-		"invalid UTF-8":    sseview.Text{Data: "\xff"},
-		"bad JSON":         sseview.JSON{Data: func() {}},
-		"empty Keyed.Key":  sseview.Keyed{Event: sseview.Text{Data: "x"}},
-		"long Keyed.Key":   sseview.Keyed{Key: long, Event: sseview.Text{Data: "x"}},
-		"invalid in Keyed": sseview.Keyed{Key: "k", Event: sseview.Text{Data: "\xff"}},
+		"comment":            sseview.Comment("c"),
+		"nil":                nil,
+		"invalid UTF-8":      sseview.Text{Data: "\xff"},
+		"empty Keyed.Key":    sseview.Keyed{Event: sseview.Text{Data: "x"}},
+		"long Keyed.Key":     sseview.Keyed{Key: long, Event: sseview.Text{Data: "x"}},
+		"space in Keyed.Key": sseview.Keyed{Key: "a b", Event: sseview.Text{Data: "x"}},
+		"invalid in Keyed":   sseview.Keyed{Key: "k", Event: sseview.Text{Data: "\xff"}},
+		"Keyed in Keyed":     sseview.Keyed{Key: "k", Event: sseview.Keyed{Key: "j", Event: sseview.Text{Data: "x"}}},
+		"nil *Keyed":         (*sseview.Keyed)(nil),
 	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := b.Publish(t.Context(), "ok", ev)
-			require.ErrorIs(t, err, sseview.ErrInvalidEvent)
-			assert.True(t, strings.HasPrefix(err.Error(), "redisbroker: "), err.Error())
-			assert.Less(t, len(err.Error()), 200, "the error does not echo the whole key")
-		})
+		_, err := b.Publish(t.Context(), "ok", ev)
+		require.ErrorIs(t, err, sseview.ErrInvalidEvent, name)
+		assert.Less(t, len(err.Error()), 300, "%s: the error does not echo the whole key", name)
 	}
-	// The refused events reached no one: the next event is the valid one.
-	valid := publish(t, b, "ok", "valid")
-	assert.Equal(t, valid, s.next().ID)
-	for _, topic := range []string{"a.b.c", "room-1_x", "A.Z.0.9", "user@example.com", strings.Repeat("t", 256)} {
-		_, err := b.Publish(t.Context(), topic, sseview.Text{Data: "x"})
-		assert.NoError(t, err, topic)
-	}
+	keys, err := rdb.Keys(t.Context(), "*").Result()
+	require.NoError(t, err)
+	assert.Empty(t, keys, "a refused publish stores nothing")
 }
 
 func TestHistoryIsTrimmedExactly(t *testing.T) {
@@ -605,4 +596,20 @@ func TestLiveReaderStopsWhenTheLastSubscriberLeaves(t *testing.T) {
 	again := subscribe(t, b, "brief", id)
 	id = publish(t, b, "brief", "y")
 	assert.Equal(t, id, again.next().ID)
+}
+
+func TestNewRefusesNegativeSettings(t *testing.T) {
+	srv := redistest.Start(t)
+	for name, cfg := range map[string]redisbroker.Config{
+		"DuplicateWindow": {DuplicateWindow: -time.Second},
+		"Timeout":         {Timeout: -time.Second},
+		"CatchUps":        {CatchUps: -1},
+	} {
+		b, err := redisbroker.Open(t.Context(), srv.URL(), cfg)
+		if !assert.Error(t, err, name) {
+			require.NoError(t, b.Close())
+			continue
+		}
+		assert.Contains(t, err.Error(), "redisbroker: Config."+name, "the error names the setting")
+	}
 }

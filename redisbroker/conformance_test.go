@@ -25,7 +25,7 @@ func TestConformance(t *testing.T) {
 	brokertest.Run(t, func(t *testing.T, l brokertest.Limits) sseview.Broker {
 		cfg := redisbroker.Config{
 			KeyPrefix: "conformance" + strconv.FormatInt(prefixes.Add(1), 10) + ":",
-			MaxEvents: l.MaxEvents, MaxAge: l.MaxAge, Logger: quiet,
+			MaxEvents: l.MaxEvents, MaxAge: l.MaxAge, QueueLen: l.QueueLen, Logger: quiet,
 		}
 		if l.MaxAge == 0 {
 			cfg.MaxAge = -1

@@ -4,17 +4,14 @@ package redisbroker
 // topic's live feed, and whether the feed exists at all.
 func (b *Broker) Subscribers(topic string) (n int, feed bool) {
 	b.mu.Lock()
-	var fan *fanout
-	if f := b.feeds[b.prefix+"{"+topic+"}"]; f != nil {
-		fan = f.fan
-	}
+	f := b.feeds[b.prefix+"{"+topic+"}"]
 	b.mu.Unlock()
-	if fan == nil {
+	if f == nil {
 		return 0, false
 	}
-	fan.mu.Lock()
-	defer fan.mu.Unlock()
-	return len(fan.subs), true
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.subs.Len(), true
 }
 
 // Feeds returns how many live feeds this instance runs.

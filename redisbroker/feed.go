@@ -3,9 +3,13 @@ package redisbroker
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sseview/sseview/internal/fanout"
+	"github.com/sseview/sseview/sseview"
 )
 
 const (
@@ -21,14 +25,27 @@ const (
 
 // feed is the live feed of one topic on this instance: one reader, an
 // XREAD BLOCK after the last entry it delivered, whose entries are decoded
-// once and handed to every local subscriber.
+// and encoded once and handed to every local subscriber's queue by the
+// shared fan-out (internal/fanout).
 type feed struct {
 	key   string
 	ids   string        // idPrefix(key)
-	ready chan struct{} // closed once started; err and fan are set before
+	ready chan struct{} // closed once started; err is set before
 	err   error
-	fan   *fanout // set under Broker.mu
-	users int     // guarded by Broker.mu
+	users int // guarded by Broker.mu
+
+	// Lock order: Broker.mu is never held while taking mu; mu is taken
+	// before a subscriber's queue's (internal/fanout).
+	mu   sync.Mutex
+	last streamID // the newest entry handed out, or where the feed started
+	subs fanout.Group[item]
+	done error // ends every subscriber, present and future, once set
+}
+
+// item is one event of the live feed.
+type item struct {
+	id streamID
+	ev *sseview.Encoded
 }
 
 // acquire returns the running feed of key, starting it if this is its
@@ -101,12 +118,12 @@ func (b *Broker) start(ctx context.Context, f *feed) error {
 	if err != nil {
 		return err
 	}
+	f.last = last
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return ErrClosed
 	}
-	f.fan = newFanout(last, b.queue)
 	b.readers.Add(1)
 	go b.read(f)
 	return nil
@@ -131,7 +148,7 @@ func (b *Broker) stopIfIdle(f *feed) bool {
 // subscribers just wait.
 func (b *Broker) read(f *feed) {
 	defer b.readers.Done()
-	pos := f.fan.position()
+	pos := f.position()
 	for !b.stopIfIdle(f) {
 		res, err := b.live.XRead(b.ctx, &redis.XReadArgs{
 			Streams: []string{f.key, pos.String()},
@@ -155,7 +172,7 @@ func (b *Broker) read(f *feed) {
 				if err != nil {
 					b.logger.Error("redisbroker: skipping an entry that is not an event", "err", err)
 				}
-				f.fan.deliver(item{id: id, ev: ev})
+				f.deliver(item{id: id, ev: ev}, b.queue)
 				pos = id
 			}
 		}
@@ -214,4 +231,57 @@ func (b *Broker) probe(back chan struct{}) {
 		}
 		timer.Reset(backoff)
 	}
+}
+
+// position returns the id of the newest entry handed out.
+func (f *feed) position() streamID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last
+}
+
+// deliver queues it for every subscriber without waiting for one (limit is
+// fanout's QueueLen limit). An entry at or before the feed's position is not
+// handed out twice; one that is not an event moves the position all the
+// same.
+func (f *feed) deliver(it item, limit int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.last.less(it.id) {
+		return
+	}
+	f.last = it.id
+	if it.ev != nil {
+		f.subs.Send(it, limit)
+	}
+}
+
+// add joins s to the feed and returns the feed's position: s gets every
+// entry after it.
+func (f *feed) add(s *fanout.Queue[item]) streamID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done != nil {
+		s.End(f.done)
+		return f.last
+	}
+	f.subs.Add(s)
+	return f.last
+}
+
+func (f *feed) remove(s *fanout.Queue[item]) {
+	f.mu.Lock()
+	f.subs.Remove(s)
+	f.mu.Unlock()
+}
+
+// fail ends the feed and every subscription on it with err, after the
+// events each had waiting.
+func (f *feed) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done == nil {
+		f.done = err
+	}
+	f.subs.End(err)
 }

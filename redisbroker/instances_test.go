@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,7 +163,7 @@ func TestRedisOutages(t *testing.T) {
 			outage.down()
 			// A Keyed event may or may not be stored when its Publish
 			// fails; retrying it once Redis is back stores it once.
-			keyed := sseview.Keyed{Key: "during " + outage.name, Event: sseview.Text{Type: "msg", Data: "keyed"}}
+			keyed := sseview.Keyed{Key: "during-" + strings.ReplaceAll(outage.name, " ", "_"), Event: sseview.Text{Type: "msg", Data: "keyed"}}
 			failsFast(t, keyed, outage.refused)
 			outage.back()
 			id, err := b.broker.Publish(t.Context(), "room.1", keyed)

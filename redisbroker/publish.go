@@ -4,16 +4,23 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/sseview/sseview/internal/names"
+	"github.com/sseview/sseview/internal/quote"
 	"github.com/sseview/sseview/sseview"
 )
 
 // Publish adds e to the topic's stream and returns the entry's id, in the
 // form of the broker's event ids. It waits for Redis's answer, not for
 // subscribers. e is validated as [sseview.Encode] does; its id is ignored.
+// A topic outside the [sseview.Broker] syntax is refused with an error
+// wrapping [sseview.ErrInvalidTopic], an event that cannot be encoded (or a
+// [sseview.Keyed] with an invalid key, a nil *Keyed, a Keyed inside a
+// Keyed) with one wrapping [sseview.ErrInvalidEvent]; nothing is published
+// then.
 //
-// An [sseview.Keyed] event whose Key the topic already holds, within
+// A Keyed event whose key the topic already holds, within
 // Config.DuplicateWindow, is not added again: Publish returns the id it was
-// given the first time. Its Key must be 1 to 256 bytes.
+// given the first time.
 //
 // When Redis cannot be reached, or does not answer within Config.Timeout,
 // Publish fails with an error wrapping [ErrNotConnected]. The event may
@@ -24,21 +31,13 @@ func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (st
 	if err != nil {
 		return "", err
 	}
-	var dupKey string
-	switch k := e.(type) {
-	case sseview.Keyed:
-		dupKey, err = b.dupKey(key, k.Key)
-	case *sseview.Keyed:
-		if k != nil {
-			dupKey, err = b.dupKey(key, k.Key)
-		}
-	}
+	dup, e, err := unkey(e)
 	if err != nil {
-		return "", fmt.Errorf("redisbroker: publish to %s: %w", topic, err)
+		return "", err
 	}
 	enc, err := sseview.Encode(e)
 	if err != nil {
-		return "", fmt.Errorf("redisbroker: publish to %s: %w", topic, err)
+		return "", err
 	}
 	t, _ := enc.MarshalEvent()
 	select {
@@ -47,34 +46,59 @@ func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (st
 	default:
 	}
 	keys := []string{key}
-	if dupKey != "" {
-		keys = append(keys, dupKey)
+	if dup != "" {
+		keys = append(keys, dupKey(key, dup))
 	}
 	args := append([]any{b.maxEvents, b.maxAgeMs, b.windowMs}, entryFields(t)...)
 	tctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
+	what := "publish to " + quote.Bounded(topic)
 	res, err := publishScript.Run(tctx, b.rdb, keys, args...).Slice()
 	if err != nil {
-		return "", b.wrap(ctx, "publish to "+topic, err)
+		return "", b.wrap(ctx, what, err)
 	}
 	if len(res) != 2 {
-		return "", fmt.Errorf("redisbroker: publish to %s: unexpected answer", topic)
+		return "", fmt.Errorf("redisbroker: %s: unexpected answer", what)
 	}
 	raw, _ := res[0].(string)
 	id, err := parseStreamID(raw)
 	if err != nil {
-		return "", fmt.Errorf("redisbroker: publish to %s: %w", topic, err)
+		return "", fmt.Errorf("redisbroker: %s: %w", what, err)
 	}
 	return id.eventID(idPrefix(key)), nil
 }
 
-// dupKey returns the key that records k for the topic's stream key.
-func (b *Broker) dupKey(key, k string) (string, error) {
-	switch {
-	case k == "":
-		return "", fmt.Errorf("%w: Keyed.Key is empty", sseview.ErrInvalidEvent)
-	case len(k) > maxKeyLen:
-		return "", fmt.Errorf("%w: Keyed.Key is %d bytes, more than %d", sseview.ErrInvalidEvent, len(k), maxKeyLen)
+// dupKey returns the key that records the event key k for the topic's
+// stream key. names.CheckKey has made sure k is printable ASCII without
+// spaces, and k comes after the topic's hash tag, so the key stays in the
+// topic's hash slot.
+func dupKey(key, k string) string { return key + ":dup:" + k }
+
+// unkey returns the key of a [sseview.Keyed] event ("" for any other
+// event) and the event it carries, or an error wrapping
+// [sseview.ErrInvalidEvent] when the key or the carried event cannot be
+// published. It is the twin of sseview's and natsbroker's, which it cannot
+// call: sseview's is not exported, and the contract wants the three to
+// refuse the same events.
+func unkey(e sseview.Event) (string, sseview.Event, error) {
+	var k sseview.Keyed
+	switch e := e.(type) {
+	case sseview.Keyed:
+		k = e
+	case *sseview.Keyed:
+		if e == nil {
+			return "", nil, fmt.Errorf("%w: nil *Keyed", sseview.ErrInvalidEvent)
+		}
+		k = *e
+	default:
+		return "", e, nil
 	}
-	return key + ":dup:" + k, nil
+	if err := names.CheckKey(k.Key); err != nil {
+		return "", nil, fmt.Errorf("%w: %w", sseview.ErrInvalidEvent, err)
+	}
+	switch k.Event.(type) {
+	case sseview.Keyed, *sseview.Keyed:
+		return "", nil, fmt.Errorf("%w: a Keyed event carries another", sseview.ErrInvalidEvent)
+	}
+	return k.Key, k.Event, nil
 }

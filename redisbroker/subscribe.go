@@ -5,16 +5,12 @@ import (
 	"fmt"
 	"iter"
 
+	"github.com/sseview/sseview/internal/fanout"
 	"github.com/sseview/sseview/sseview"
 )
 
-const (
-	// catchUpBatch is how many events a catch-up reads per call to Redis.
-	catchUpBatch = 128
-	// maxSpareQueue bounds the queue array a subscriber keeps between
-	// bursts, in events.
-	maxSpareQueue = 64
-)
+// catchUpBatch is how many events a catch-up reads per call to Redis.
+const catchUpBatch = 128
 
 // Subscribe implements [sseview.Broker.Subscribe].
 //
@@ -48,9 +44,12 @@ func (b *Broker) Subscribe(ctx context.Context, topic, lastEventID string) iter.
 			return
 		}
 		defer b.release(f)
-		s := newSubscriber()
-		join := f.fan.join(s)
-		defer f.fan.leave(s)
+		s := &fanout.Queue[item]{}
+		if lastEventID != "" {
+			s.StartCatchUp()
+		}
+		join := f.add(s)
+		defer f.remove(s)
 
 		pos := join
 		if lastEventID != "" {
@@ -59,50 +58,32 @@ func (b *Broker) Subscribe(ctx context.Context, topic, lastEventID string) iter.
 				return
 			}
 		}
-		var batch []item
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.wake:
+		err = s.Drain(ctx, func(it item, _ error) bool {
+			if !pos.less(it.id) {
+				return true // delivered by the catch-up
 			}
-			var err error
-			batch, err = s.take(batch)
-			for i, it := range batch {
-				batch[i] = item{}
-				if !pos.less(it.id) {
-					continue // delivered by the catch-up
-				}
-				if !yield(it.ev, nil) {
-					return
-				}
-				pos = it.id
-			}
-			if err != nil {
-				if ctx.Err() == nil {
-					yield(nil, err)
-				}
-				return
-			}
-			if cap(batch) > maxSpareQueue {
-				batch = nil // a burst's array is not kept while idle
-			}
+			pos = it.id
+			return yield(it.ev, nil)
+		})
+		if err != nil && ctx.Err() == nil {
+			yield(nil, err)
 		}
 	}
 }
 
 // catchUp delivers the events after lastEventID that the live feed will
-// not: those up to join, the feed's position when s joined it. It returns
-// the id of the last event delivered; false means the subscription is over.
+// not: those up to join (the feed's position when s joined it), and any
+// the feed had to discard from s's queue while s was catching up. It
+// returns the id of the last event delivered; false means the subscription
+// is over.
 //
 // Each batch is read in the same script that checks the history still
 // reaches the position before it, so nothing in a batch's range had been
 // removed when it was read. When the history moves past that position
 // during a long catch-up, the subscription ends with
 // [sseview.ErrSlowSubscriber] and its client resumes from what it has (or
-// gets a reset then). The live feed queues for s meanwhile; when s's queue
-// overflows, the catch-up stops the same way.
-func (b *Broker) catchUp(ctx context.Context, f *feed, s *subscriber, join streamID, lastEventID string,
+// gets a reset then).
+func (b *Broker) catchUp(ctx context.Context, f *feed, s *fanout.Queue[item], join streamID, lastEventID string,
 	yield func(sseview.Event, error) bool) (streamID, bool) {
 	pos, ok := parseEventID(f.ids, lastEventID)
 	arg := ""
@@ -110,10 +91,15 @@ func (b *Broker) catchUp(ctx context.Context, f *feed, s *subscriber, join strea
 		arg = pos.String()
 	}
 	yielded := false
-	for first := true; first || pos.less(join); first = false {
-		if err := s.failure(); err != nil {
-			yield(nil, err)
-			return pos, false
+	// The first batch is read even when pos is at or after join: it is
+	// what checks that the history still reaches pos.
+	target := join
+	for first := true; ; first = false {
+		if !first {
+			var more bool
+			if target, more = catchUpTarget(s, join, pos); !more {
+				return pos, true
+			}
 		}
 		select {
 		case b.catchUps <- struct{}{}:
@@ -123,7 +109,7 @@ func (b *Broker) catchUp(ctx context.Context, f *feed, s *subscriber, join strea
 			yield(nil, ErrClosed)
 			return pos, false
 		}
-		h, err := b.history(ctx, f, arg, join)
+		h, err := b.history(ctx, f, arg, target)
 		<-b.catchUps
 		if err != nil {
 			if ctx.Err() == nil {
@@ -154,12 +140,27 @@ func (b *Broker) catchUp(ctx context.Context, f *feed, s *subscriber, join strea
 			}
 			pos = it.id
 		}
-		if len(h.events) < catchUpBatch && pos.less(join) {
-			pos = join // nothing more up to join
+		if len(h.events) < catchUpBatch && pos.less(target) {
+			pos = target // nothing more up to target
 		}
 		arg = pos.String()
 	}
-	return pos, true
+}
+
+// catchUpTarget returns the id the catch-up of s must read up to from pos,
+// and false when it is done, in which case s leaves catch-up mode and the
+// live queue takes over: join is the feed's position when s joined it, and
+// the queue may have discarded newer events since.
+func catchUpTarget(s *fanout.Queue[item], join, pos streamID) (streamID, bool) {
+	target := join
+	s.FinishCatchUp(func(lost item, hasLost bool) bool {
+		target = join
+		if hasLost && target.less(lost.id) {
+			target = lost.id
+		}
+		return !pos.less(target)
+	})
+	return target, pos.less(target)
 }
 
 // history is what historyScript answered.

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/sseview/sseview/natsbroker"
+	"github.com/sseview/sseview/redisbroker"
 	"github.com/sseview/sseview/sseview"
 )
 
@@ -37,6 +38,7 @@ type app struct {
 	handler http.Handler
 	broker  sseview.Broker // nil in poll mode
 	nc      *nats.Conn     // the NATS connection of a NATS broker
+	redis   string         // the redacted URL of a Redis broker
 	dbPath  string         // the database shown to the user
 	tmpDir  string         // removed by Close when the database lives in it
 }
@@ -106,6 +108,14 @@ func (a *app) openBroker(ctx context.Context) error {
 		if err := checkBroker(mode); err != nil {
 			return err
 		}
+		if isRedis(mode) {
+			b, err := redisbroker.Open(ctx, mode, redisbroker.Config{Logger: a.cfg.Logger})
+			if err != nil {
+				return fmt.Errorf("weather: Redis at %s: %w", redacted(mode), err)
+			}
+			a.redis, a.broker = redacted(mode), b
+			return nil
+		}
 		nc, err := nats.Connect(mode, nats.Name("sseview-weather"), nats.MaxReconnects(-1))
 		if err != nil {
 			return fmt.Errorf("weather: connect to NATS at %s: %w", redacted(mode), err)
@@ -120,19 +130,22 @@ func (a *app) openBroker(ctx context.Context) error {
 	}
 }
 
-// redacted is a NATS URL with its password, if any, hidden.
+// redacted is a broker's URL with its password, if any, hidden.
 func redacted(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return "(a NATS URL that does not parse)"
+		return "(a URL that does not parse)"
 	}
 	return u.Redacted()
 }
 
 // brokerName is how the broker is shown to the user.
 func (a *app) brokerName() string {
-	if a.nc != nil {
+	switch {
+	case a.nc != nil:
 		return a.nc.ConnectedUrlRedacted()
+	case a.redis != "":
+		return a.redis
 	}
 	return brokerMemory
 }
@@ -141,9 +154,12 @@ func (a *app) brokerName() string {
 // temporary directory, if any.
 func (a *app) Close() error {
 	var err error
-	if b, ok := a.broker.(*natsbroker.Broker); ok {
+	switch b := a.broker.(type) {
+	case *natsbroker.Broker:
 		err = b.Close()
 		a.nc.Close()
+	case *redisbroker.Broker:
+		err = b.Close()
 	}
 	if a.store != nil {
 		err = errors.Join(err, a.store.Close())

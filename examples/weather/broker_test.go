@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,8 +203,70 @@ func startNATS(t *testing.T) string {
 	return srv.ClientURL()
 }
 
+// startRedis runs a redis-server of the test's own on a free 127.0.0.1
+// port, storing in a temporary directory, and returns its redis:// URL.
+// Without redis-server installed the test skips and says how to get it;
+// with CI set, as .ci/run has it, it fails instead, so CI never skips it.
+func startRedis(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		msg := "redis-server is not installed; install it with `apt-get install -y redis-server` (Debian/Ubuntu) to run this test"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg + " (CI must not skip it)")
+		}
+		t.Skip(msg)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	require.NoError(t, ln.Close())
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--dir", t.TempDir(),
+		"--appendonly", "yes", "--save", "", "--daemonize", "no", "--logfile", "")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	ready := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Ready to accept connections") {
+				close(ready)
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+		_ = cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	select {
+	case <-ready:
+	case <-exited:
+		t.Fatal("redis-server exited before it was ready")
+	case <-time.After(wait):
+		t.Fatalf("redis-server not ready in %v", wait)
+	}
+	return "redis://127.0.0.1:" + port + "/0"
+}
+
 func TestNATSModeInstancesShareReadings(t *testing.T) {
-	url := startNATS(t)
+	instancesShareReadings(t, startNATS(t), `^\d+$`)
+}
+
+func TestRedisModeInstancesShareReadings(t *testing.T) {
+	instancesShareReadings(t, startRedis(t), `^[0-9a-z]+\.[1-9]\d*-\d{20}$`)
+}
+
+// instancesShareReadings checks two instances on the broker at url: the
+// pages of each get the readings either publishes, once, and a page moves
+// between them with its Last-Event-ID and misses nothing. idPattern is the
+// form of the broker's ids.
+func instancesShareReadings(t *testing.T, url, idPattern string) {
 	a := startBrokerApp(t, url)
 	b := startBrokerApp(t, url)
 	const point = "40.71,-74.01"
@@ -206,7 +275,7 @@ func TestNATSModeInstancesShareReadings(t *testing.T) {
 	sb := testutil.Open(t, nil, b.url+"/weather/40.71,-74.01/", nil)
 	first := sb.Next(wait)
 	wantReading(t, first, point, at)
-	assert.Regexp(t, regexp.MustCompile(`^\d+$`), first.LastEventID, "a JetStream sequence")
+	assert.Regexp(t, regexp.MustCompile(idPattern), first.LastEventID, "the broker's id")
 
 	// A page on A for the same point: A publishes the same hour's reading,
 	// which B's page does not get twice; A's next reading reaches B's page.
@@ -223,7 +292,7 @@ func TestNATSModeInstancesShareReadings(t *testing.T) {
 	s := testutil.Open(t, nil, a.url+"/weather/40.71,-74.01/", lastEventID(ev.LastEventID))
 	wantReading(t, s.Next(wait), point, at.Add(2*time.Hour))
 
-	// Both publish the next hour's reading: NATS stores it once, so a page
+	// Both publish the next hour's reading: the broker stores it once, so a page
 	// that resumes from the first reading's id, on either instance, gets
 	// each later reading once.
 	a.round(t)

@@ -13,13 +13,14 @@
 // -broker chooses how readings reach the streams: "memory" (the default)
 // publishes each stored reading to an in-process sseview.MemoryBroker that
 // the streams subscribe to; "nats://host:port" does the same on NATS
-// JetStream, so that several processes share their readings; "poll" is the
+// JetStream and "redis://host:port" on Redis Streams, so that several
+// processes share their readings; "poll" is the
 // seed's way, each stream polling the database every -poll (the only mode
 // -poll applies to).
 //
 // In the broker modes each point's readings are published on their own,
 // each publish bounded by -publish-timeout. A reading that could not be
-// published (NATS down or paused) is retried, under the same key, until it
+// published (NATS or Redis down or paused) is retried, under the same key, until it
 // is; at most -backlog readings per point wait, and past that the oldest is
 // dropped and logged at Error. So an outage shorter than -backlog × -update
 // loses no reading.
@@ -66,7 +67,7 @@ func main() {
 // config is what the flags and environment choose.
 type config struct {
 	Addr   string        // listen address
-	Broker string        // "poll", "memory", or a nats:// URL; "" means "memory"
+	Broker string        // "poll", "memory", a nats:// or a redis:// URL; "" means "memory"
 	DB     string        // database path; "" is a new file in a temporary directory
 	Poll   time.Duration // how often a stream polls its point (Broker "poll")
 	Update time.Duration // how often the updater stores new readings
@@ -84,7 +85,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	var cfg config
 	fs.StringVar(&cfg.Addr, "addr", "", "listen `address` (default $ADDR, else :$PORT, else "+defaultAddr+")")
-	fs.StringVar(&cfg.Broker, "broker", brokerMemory, "how readings reach the streams: `mode` \"memory\" (in-process broker), \"nats://host:port\" (NATS JetStream, shared by processes) or \"poll\" (each stream polls the database, as the seed did)")
+	fs.StringVar(&cfg.Broker, "broker", brokerMemory, "how readings reach the streams: `mode` \"memory\" (in-process broker), \"nats://host:port\" (NATS JetStream, shared by processes), \"redis://host:port\" (Redis Streams, likewise) or \"poll\" (each stream polls the database, as the seed did)")
 	fs.StringVar(&cfg.DB, "db", "", "SQLite database `file`, \":memory:\" or a file: URI (default: a new file in a temporary directory, removed on exit)")
 	fs.DurationVar(&cfg.Poll, "poll", defaultPoll, "how often each stream polls the database for its point")
 	fs.DurationVar(&cfg.Update, "update", defaultUpdate, "how often the simulated weather service stores new readings")
@@ -120,7 +121,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	return cfg, nil
 }
 
-// The -broker modes other than a NATS URL.
+// The -broker modes other than a NATS or Redis URL.
 const (
 	brokerPoll   = "poll"
 	brokerMemory = "memory"
@@ -130,10 +131,28 @@ const (
 func checkBroker(mode string) error {
 	switch {
 	case mode == "", mode == brokerPoll, mode == brokerMemory,
-		strings.HasPrefix(mode, "nats://"), strings.HasPrefix(mode, "tls://"):
+		isNATS(mode), isRedis(mode):
 		return nil
 	}
-	return fmt.Errorf("weather: -broker %q is not \"poll\", \"memory\" or a nats:// URL", mode)
+	return fmt.Errorf("weather: -broker %s is not \"poll\", \"memory\", a nats:// or a redis:// URL", quote(mode))
+}
+
+// isNATS and isRedis tell the broker URLs apart by their schemes.
+func isNATS(mode string) bool {
+	return strings.HasPrefix(mode, "nats://") || strings.HasPrefix(mode, "tls://")
+}
+
+func isRedis(mode string) bool {
+	return strings.HasPrefix(mode, "redis://") || strings.HasPrefix(mode, "rediss://")
+}
+
+// quote quotes at most the first 64 bytes of a user's value for an error.
+func quote(s string) string {
+	const most = 64
+	if len(s) > most {
+		return strconv.Quote(s[:most]) + "..."
+	}
+	return strconv.Quote(s)
 }
 
 // listenAddr applies the precedence -addr, ADDR, PORT, default.

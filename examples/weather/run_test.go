@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +61,9 @@ func TestParseConfig(t *testing.T) {
 	cfg, err = parseConfig([]string{"-broker", "nats://127.0.0.1:4222"}, noEnv, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, "nats://127.0.0.1:4222", cfg.Broker)
+	cfg, err = parseConfig([]string{"-broker", "redis://127.0.0.1:6379"}, noEnv, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "redis://127.0.0.1:6379", cfg.Broker)
 
 	bad := []struct {
 		args []string
@@ -71,7 +75,8 @@ func TestParseConfig(t *testing.T) {
 		{[]string{"-backlog", "0"}, "weather: -backlog 0 must be positive"},
 		{[]string{"extra"}, `weather: unexpected arguments ["extra"]`},
 		{[]string{"-poll", "soon"}, `invalid value "soon" for flag -poll`},
-		{[]string{"-broker", "redis://x"}, `weather: -broker "redis://x" is not "poll", "memory" or a nats:// URL`},
+		{[]string{"-broker", "amqp://x"}, `weather: -broker "amqp://x" is not "poll", "memory", a nats:// or a redis:// URL`},
+		{[]string{"-broker", strings.Repeat("x", 100_000)}, `weather: -broker "` + strings.Repeat("x", 64) + `"... is not`},
 	}
 	for _, tt := range bad {
 		_, err := parseConfig(tt.args, noEnv, io.Discard)

@@ -1,7 +1,6 @@
-// Command fanoutload is the Redis broker's run of natsbroker's loopback
-// load test (natsbroker/cmd/fanoutload, the same client side and method),
-// so that the three brokers are measured the same way: it opens many real
-// SSE connections over 127.0.0.1 to a chi event stream route, publishes
+// Command fanoutload is the loopback load test of every broker of this
+// repository (-broker memory, nats or redis), measured the same way behind
+// a chi event stream route: it opens many real SSE connections over 127.0.0.1, publishes
 // events at a steady rate for a bounded time, and prints deliveries per
 // second, publish-to-receive latency (p50, p99, max), whether every client
 // got every event exactly once and in order, and the server's memory per
@@ -10,11 +9,13 @@
 // The server runs in a child process (this program with -serve), so the
 // memory it reports is the server's alone:
 //
-//	go run ./cmd/fanoutload -broker redis -clients 1000 -rate 100 -duration 10s
+//	go run . -broker redis -clients 1000 -rate 100 -duration 10s   # in loadtest/
 //
-// With no -redis URL the child starts a redis-server of its own on a free
-// 127.0.0.1 port (append-only file on, fsynced every second, as the README
-// advises), storing in a temporary directory; redis-server must be
+// With -broker nats and no -nats URL the child starts a NATS server with
+// JetStream inside itself, storing in a temporary directory. With -broker
+// redis and no -redis URL it starts a redis-server of its own on a free
+// 127.0.0.1 port, storing in a temporary directory (append-only file on,
+// fsynced every second, as the README advises); redis-server must be
 // installed.
 package main
 
@@ -44,6 +45,7 @@ import (
 
 type options struct {
 	broker     string
+	natsURL    string
 	redisURL   string
 	clients    int
 	rate       int
@@ -55,7 +57,8 @@ type options struct {
 func main() {
 	var o options
 	serve := flag.Bool("serve", false, "run as the server child (used by the load test itself)")
-	flag.StringVar(&o.broker, "broker", "redis", "broker under test: memory or redis")
+	flag.StringVar(&o.broker, "broker", "memory", "broker under test: "+brokers)
+	flag.StringVar(&o.natsURL, "nats", "", "NATS URL for -broker nats; empty starts one in the server process")
 	flag.StringVar(&o.redisURL, "redis", "", "Redis URL for -broker redis; empty starts a redis-server for the run")
 	flag.IntVar(&o.clients, "clients", 1000, "SSE client connections")
 	flag.IntVar(&o.rate, "rate", 100, "events published per second")
@@ -411,7 +414,7 @@ func startServer(ctx context.Context, o options) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "-serve", "-broker", o.broker, "-redis", o.redisURL,
+	cmd := exec.CommandContext(ctx, self, "-serve", "-broker", o.broker, "-nats", o.natsURL, "-redis", o.redisURL,
 		"-clients", strconv.Itoa(o.clients), "-rate", strconv.Itoa(o.rate), "-duration", o.duration.String(),
 		"-cpuprofile", o.cpuProfile, "-queue", strconv.Itoa(o.queue))
 	cmd.Stderr = os.Stderr

@@ -18,10 +18,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 
-	"github.com/sseview/sseview/natsbroker"
 	"github.com/sseview/sseview/sseview"
 )
 
@@ -148,66 +145,4 @@ func publishAtRate(ctx context.Context, broker sseview.Broker, rate, count int) 
 	}
 	wg.Wait()
 	return done, time.Since(start), failed
-}
-
-func newBroker(ctx context.Context, o options) (sseview.Broker, func(), error) {
-	switch o.broker {
-	case "memory":
-		return &sseview.MemoryBroker{QueueLen: o.queue}, func() {}, nil
-	case "nats":
-	default:
-		return nil, nil, fmt.Errorf("fanoutload: unknown -broker %q (memory or nats)", o.broker)
-	}
-	url := o.natsURL
-	var ns *server.Server
-	if url == "" {
-		dir, err := os.MkdirTemp("", "fanoutload-nats-")
-		if err != nil {
-			return nil, nil, err
-		}
-		ns, err = server.NewServer(&server.Options{
-			Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true,
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		ns.Start()
-		if !ns.ReadyForConnections(10 * time.Second) {
-			ns.Shutdown()
-			return nil, nil, errors.New("fanoutload: NATS server not ready in 10s")
-		}
-		url = ns.ClientURL()
-		defer func() {
-			if ns != nil {
-				ns.Shutdown()
-			}
-		}()
-		dirToRemove := dir
-		defer func() {
-			if ns != nil {
-				_ = os.RemoveAll(dirToRemove)
-			}
-		}()
-	}
-	nc, err := nats.Connect(url, nats.Name("fanoutload"))
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := natsbroker.New(ctx, nc, natsbroker.Config{Stream: "FANOUTLOAD", SubjectPrefix: "fanoutload", QueueLen: o.queue})
-	if err != nil {
-		nc.Close()
-		return nil, nil, err
-	}
-	embedded := ns
-	ns = nil // the deferred cleanups are for failures only
-	return b, func() {
-		_ = b.Close()
-		nc.Close()
-		if embedded != nil {
-			dir := embedded.StoreDir()
-			embedded.Shutdown()
-			embedded.WaitForShutdown()
-			_ = os.RemoveAll(dir)
-		}
-	}, nil
 }

@@ -1,0 +1,36 @@
+module github.com/sseview/sseview/loadtest
+
+go 1.26.0
+
+replace (
+	github.com/sseview/sseview => ../
+	github.com/sseview/sseview/natsbroker => ../natsbroker
+	github.com/sseview/sseview/redisbroker => ../redisbroker
+)
+
+require (
+	github.com/go-chi/chi/v5 v5.5.0
+	github.com/nats-io/nats-server/v2 v2.15.2
+	github.com/nats-io/nats.go v1.55.0
+	github.com/sseview/sseview v0.0.0
+	github.com/sseview/sseview/natsbroker v0.0.0-00010101000000-000000000000
+	github.com/sseview/sseview/redisbroker v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/ajg/form v1.5.1 // indirect
+	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/go-chi/render v1.0.3 // indirect
+	github.com/google/go-tpm v0.9.8 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/minio/highwayhash v1.0.4 // indirect
+	github.com/nats-io/jwt/v2 v2.8.2 // indirect
+	github.com/nats-io/nkeys v0.4.16 // indirect
+	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
+)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/sseview/sseview/internal/names"
 	"github.com/sseview/sseview/internal/quote"
 	"github.com/sseview/sseview/sseview"
 )
@@ -33,7 +32,7 @@ func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (st
 	if err != nil {
 		return "", err
 	}
-	key, e, err := unkey(e)
+	key, e, err := sseview.KeyOf(e)
 	if err != nil {
 		return "", err
 	}
@@ -64,31 +63,4 @@ func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (st
 		return "", fmt.Errorf("natsbroker: publish to %s: %w", quote.Bounded(topic), err)
 	}
 	return strconv.FormatUint(ack.Sequence, 10), nil
-}
-
-// unkey returns the key of a [sseview.Keyed] event ("" for any other
-// event) and the event it carries, or an error wrapping
-// [sseview.ErrInvalidEvent] when the key or the carried event cannot be
-// published. It is the twin of sseview's own, which it cannot call.
-func unkey(e sseview.Event) (string, sseview.Event, error) {
-	var k sseview.Keyed
-	switch e := e.(type) {
-	case sseview.Keyed:
-		k = e
-	case *sseview.Keyed:
-		if e == nil {
-			return "", nil, fmt.Errorf("%w: nil *Keyed", sseview.ErrInvalidEvent)
-		}
-		k = *e
-	default:
-		return "", e, nil
-	}
-	if err := names.CheckKey(k.Key); err != nil {
-		return "", nil, fmt.Errorf("%w: %w", sseview.ErrInvalidEvent, err)
-	}
-	switch k.Event.(type) {
-	case sseview.Keyed, *sseview.Keyed:
-		return "", nil, fmt.Errorf("%w: a Keyed event carries another", sseview.ErrInvalidEvent)
-	}
-	return k.Key, k.Event, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/sseview/sseview/internal/names"
 	"github.com/sseview/sseview/internal/quote"
 	"github.com/sseview/sseview/sseview"
 )
@@ -31,7 +30,7 @@ func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (st
 	if err != nil {
 		return "", err
 	}
-	dup, e, err := unkey(e)
+	dup, e, err := sseview.KeyOf(e)
 	if err != nil {
 		return "", err
 	}
@@ -73,32 +72,3 @@ func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (st
 // spaces, and k comes after the topic's hash tag, so the key stays in the
 // topic's hash slot.
 func dupKey(key, k string) string { return key + ":dup:" + k }
-
-// unkey returns the key of a [sseview.Keyed] event ("" for any other
-// event) and the event it carries, or an error wrapping
-// [sseview.ErrInvalidEvent] when the key or the carried event cannot be
-// published. It is the twin of sseview's and natsbroker's, which it cannot
-// call: sseview's is not exported, and the contract wants the three to
-// refuse the same events.
-func unkey(e sseview.Event) (string, sseview.Event, error) {
-	var k sseview.Keyed
-	switch e := e.(type) {
-	case sseview.Keyed:
-		k = e
-	case *sseview.Keyed:
-		if e == nil {
-			return "", nil, fmt.Errorf("%w: nil *Keyed", sseview.ErrInvalidEvent)
-		}
-		k = *e
-	default:
-		return "", e, nil
-	}
-	if err := names.CheckKey(k.Key); err != nil {
-		return "", nil, fmt.Errorf("%w: %w", sseview.ErrInvalidEvent, err)
-	}
-	switch k.Event.(type) {
-	case sseview.Keyed, *sseview.Keyed:
-		return "", nil, fmt.Errorf("%w: a Keyed event carries another", sseview.ErrInvalidEvent)
-	}
-	return k.Key, k.Event, nil
-}

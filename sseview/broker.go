@@ -117,10 +117,13 @@ type Keyed struct {
 // MarshalEvent returns the fields of the event k carries.
 func (k Keyed) MarshalEvent() (Text, error) { return textOf(k.Event) }
 
-// unkey returns the key of a [Keyed] event ("" for any other event) and
-// the event it carries, or an error wrapping [ErrInvalidEvent] when the
-// key or the carried event cannot be published. natsbroker has its twin.
-func unkey(e Event) (string, Event, error) {
+// KeyOf splits an event given to [Broker.Publish] into its identity and
+// the event to store: for a [Keyed] or *Keyed, its Key and Event; for any
+// other event, "" and e itself. It fails, wrapping [ErrInvalidEvent], on a
+// nil *Keyed, a Keyed that carries another, or a key that breaks the rule
+// in the Broker doc. A Broker of your own calls it first in Publish, as
+// the three here do, so that it treats keys exactly as they do.
+func KeyOf(e Event) (key string, event Event, err error) {
 	var k Keyed
 	switch e := e.(type) {
 	case Keyed:

@@ -161,4 +161,3 @@ func TestTextEncodesWithoutAllocating(t *testing.T) {
 		assert.Zero(t, allocs, "%#v", ev)
 	}
 }
-

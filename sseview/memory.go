@@ -126,7 +126,7 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, e Event) (stri
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("sseview: publish to %s: %w", quote.Bounded(topic), err)
 	}
-	key, e, err := unkey(e)
+	key, e, err := KeyOf(e)
 	if err != nil {
 		return "", err
 	}

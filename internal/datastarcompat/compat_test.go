@@ -109,11 +109,12 @@ func (e elements) ours() sseview.Event {
 
 // valid reports whether e is an input both libraries must write alike:
 // one that datastar-go writes without a raw line break or invalid UTF-8
-// where it does not belong, that Datastar's client can act on, and whose
-// every option says something (the SDK silently drops a view transition
-// selector without view transitions; sseview refuses it).
+// where it does not belong, with an id and retry sseview's rule for every
+// event allows, that Datastar's client can act on, and whose every option
+// says something (the SDK silently drops a view transition selector
+// without view transitions; sseview refuses it).
 func (e elements) valid() bool {
-	for _, s := range []string{e.HTML, e.Selector, e.ViewTransitionSelector, e.ID} {
+	for _, s := range []string{e.HTML, e.Selector, e.ViewTransitionSelector} {
 		if strings.ContainsRune(s, '\r') || !utf8.ValidString(s) {
 			return false
 		}
@@ -123,11 +124,30 @@ func (e elements) valid() bool {
 	namespaces := map[string]bool{"": true, "html": true, "svg": true, "mathml": true}
 	nothing := e.HTML == "" && e.Selector == "" && (e.Mode == "" || e.Mode == "outer") &&
 		(e.Namespace == "" || e.Namespace == "html") && !e.ViewTransition
-	return !strings.ContainsAny(e.Selector+e.ViewTransitionSelector+e.ID, "\n") &&
-		!strings.ContainsRune(e.ID, 0) && (e.Mode == "" || modes[e.Mode]) && namespaces[e.Namespace] &&
+	return !strings.ContainsAny(e.Selector+e.ViewTransitionSelector, "\n") &&
+		(e.Mode == "" || modes[e.Mode]) && namespaces[e.Namespace] &&
 		(e.ViewTransitionSelector == "" || e.ViewTransition) && !nothing &&
-		e.Retry >= 0 && e.Retry%time.Millisecond == 0
+		idComesBack(e.ID) && retryValid(e.Retry)
 }
+
+// idComesBack restates, independently of sseview's code, the rule of
+// sseview.Text.ID: an id a client can send back unchanged as Last-Event-ID
+// and that sseview's Handler accepts. The SDK writes any id that has no
+// line break; sseview refuses the others, and so does this test.
+func idComesBack(id string) bool {
+	if len(id) > sseview.MaxLastEventIDLen || !utf8.ValidString(id) {
+		return false
+	}
+	if id != "" && (id[0] == ' ' || id[len(id)-1] == ' ') {
+		return false // header parsing trims it
+	}
+	return !strings.ContainsFunc(id, func(r rune) bool { return r < ' ' || r == 0x7f })
+}
+
+// retryValid is sseview's rule for a retry: none, or a whole number of
+// milliseconds. The SDK truncates a fraction of a millisecond and drops a
+// negative retry; sseview refuses both rather than change the value.
+func retryValid(d time.Duration) bool { return d >= 0 && d%time.Millisecond == 0 }
 
 // The SDK writes "mode " for WithMode(""), so the table leaves Mode empty
 // only where no WithMode is given: the elements helper above does that.
@@ -227,6 +247,47 @@ func TestPatchElementsWhereTheSDKInjects(t *testing.T) {
 	}
 }
 
+// Where the SDK writes a value that does not inject a field but that its
+// client cannot use as given, or drops or truncates it, sseview refuses it
+// with ErrInvalidEvent rather than write something else. Each case says
+// what goes wrong with the SDK's bytes, which are checked to hold the value.
+func TestPatchElementsWhereSSEViewRefusesWhatTheSDKWrites(t *testing.T) {
+	p := `<p id=p></p>`
+	long := strings.Repeat("a", sseview.MaxLastEventIDLen+1)
+	tests := map[string]struct {
+		in        elements
+		sdkWrites string // what the SDK's bytes hold
+		why       string
+	}{
+		"an id with a leading space": {elements{HTML: p, ID: " 7"}, "id:  7\n",
+			"the client sends it back as Last-Event-ID, whose value header parsing trims to \"7\""},
+		"an id with a control character": {elements{HTML: p, ID: "a\x01b"}, "id: a\x01b\n",
+			"net/http answers 400 to a Last-Event-ID holding it, and EventSource then gives up"},
+		"an id longer than sseview.MaxLastEventIDLen": {elements{HTML: p, ID: long}, "id: " + long + "\n",
+			"sseview's Handler refuses it as a Last-Event-ID"},
+		"a retry with a fraction of a millisecond": {elements{HTML: p, Retry: 1500 * time.Microsecond}, "retry: 1\n",
+			"the SDK truncates it"},
+		"a view transition selector without view transitions": {elements{HTML: p, ViewTransitionSelector: "#p"},
+			"data: elements " + p + "\n", "the SDK drops the selector"},
+		"an unknown mode": {elements{HTML: p, Mode: "morph"}, "data: mode morph\n",
+			"Datastar's client has no such mode"},
+		"an unknown namespace": {elements{HTML: p, Namespace: "xml"}, "data: namespace xml\n",
+			"Datastar's client has no such namespace"},
+		"nothing to patch": {elements{}, "event: datastar-patch-elements\n\n",
+			"an event with no data line dispatches nothing"},
+		"invalid UTF-8": {elements{HTML: "<p id=p>\xff</p>"}, "\xff",
+			"the client reads U+FFFD in its place"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			require.False(t, tt.in.valid())
+			assert.Contains(t, sdkWire(t, tt.in.sdk), tt.sdkWrites, tt.why)
+			_, err := ourWire(t, tt.in.ours())
+			assert.ErrorIs(t, err, sseview.ErrInvalidEvent, tt.why)
+		})
+	}
+}
+
 func FuzzPatchElements(f *testing.F) {
 	for _, e := range elementCases {
 		f.Add(e.HTML, e.Selector, e.Mode, e.Namespace, e.ViewTransition, e.ViewTransitionSelector, e.ID,
@@ -234,6 +295,8 @@ func FuzzPatchElements(f *testing.F) {
 	}
 	f.Add("<p>a\rb</p>", "#x\n", "inner", "svg", false, "#y", "1\x00", int64(-1))
 	f.Add("\xff", "", "", "", true, "", "", int64(0))
+	f.Add("<p id=p></p>", "", "", "", false, "", " 7", int64(0))
+	f.Add("<p id=p></p>", "", "", "", false, "", "a\tb", int64(2))
 	f.Fuzz(func(t *testing.T, html, selector, mode, namespace string, vt bool, vts, id string, retryMs int64) {
 		if retryMs > 1<<40 || retryMs < -1<<40 {
 			return // no overflow of time.Duration
@@ -288,8 +351,7 @@ func (s signals) ours() sseview.Event {
 func (s signals) valid() bool {
 	trimmed := strings.TrimLeft(s.JSON, " \t\n\r")
 	return json.Valid([]byte(s.JSON)) && strings.HasPrefix(trimmed, "{") && utf8.ValidString(s.JSON) &&
-		!strings.ContainsRune(s.JSON, '\r') && utf8.ValidString(s.ID) && !strings.ContainsAny(s.ID, "\r\n\x00") &&
-		s.Retry >= 0 && s.Retry%time.Millisecond == 0
+		!strings.ContainsRune(s.JSON, '\r') && idComesBack(s.ID) && retryValid(s.Retry)
 }
 
 var signalCases = map[string]signals{
@@ -342,6 +404,7 @@ func FuzzPatchSignals(f *testing.F) {
 		f.Add(s.JSON, s.OnlyIfMissing, s.ID, int64(s.Retry/time.Millisecond))
 	}
 	f.Add("{\r}", false, "a\nb", int64(-5))
+	f.Add(`{}`, false, "7 ", int64(0))
 	f.Add(`[1]`, true, "", int64(0))
 	f.Fuzz(func(t *testing.T, js string, onlyIfMissing bool, id string, retryMs int64) {
 		if retryMs > 1<<40 || retryMs < -1<<40 {

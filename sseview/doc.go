@@ -23,4 +23,29 @@
 // bounded by a write deadline per write so a stalled client is dropped, and
 // stopped as soon as the client leaves. [EndStreamsOnShutdown] lets
 // http.Server.Shutdown end open streams at once.
+//
+// # Datastar
+//
+// Datastar (https://data-star.dev) opens its streams with fetch: @get, or
+// @post, @put, @patch and @delete with the page's signals as a JSON body
+// (serve those with [Handler.Methods]; [ReadSignals] reads the signals).
+// The wire form of [PatchElements], [PatchSignals] and [ExecuteScript] is
+// byte for byte what the Go SDK github.com/starfederation/datastar-go
+// v1.2.2 writes for the same valid input, without depending on it: in a
+// stream, through [Encode] or published to a [Broker] alike, each event
+// ends, as the SDK's do, with an empty line after the blank line that
+// dispatches it, which a client ignores. Retry is sent, as the SDK sends
+// it, only when it is not Datastar's default of one second.
+//
+// Where the SDK writes a line break or invalid UTF-8 raw, and so lets a
+// value inject fields, they differ: a CR in HTML or JSON starts a new data
+// line, as an LF does (HTML and JSON read it the same); a line break in an
+// id, selector or namespace, an unknown mode or namespace, and invalid
+// UTF-8 are errors wrapping [ErrInvalidEvent], never written. So are the
+// values the SDK writes but that change or vanish on the way: an id that
+// would not come back as Last-Event-ID (see [Text]), a retry that is not a
+// whole number of milliseconds (the SDK truncates it), a view transition
+// selector without view transitions (the SDK drops it), and a
+// PatchElements with nothing to patch (the SDK writes an event with no
+// data, which dispatches nothing).
 package sseview

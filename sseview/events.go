@@ -49,7 +49,11 @@ var ErrInvalidEvent = errors.New("sseview: invalid event")
 // A Text always dispatches an event on the client, even when Data is empty.
 type Text struct {
 	// Type is the event type ("event:" field); the client uses "message"
-	// when it is empty. It must not contain CR or LF.
+	// when it is empty. It must not contain CR or LF. An event of a
+	// Datastar type (datastar-patch-elements, datastar-patch-signals) ends
+	// as Datastar's Go SDK ends it, with one LF more: an empty line that
+	// dispatches nothing, and that keeps the SDK's bytes however the event
+	// travels.
 	Type string
 	// ID is the event id ("id:" field); none is written when it is empty.
 	//
@@ -204,7 +208,7 @@ func appendText(b []byte, t *Text) ([]byte, error) {
 		b = appendRetry(b, t.Retry)
 	}
 	b = appendLines(b, "data: ", t.Data)
-	return append(b, '\n'), nil
+	return appendEventEnd(b, t.Type), nil
 }
 
 func appendComment(b []byte, c string) ([]byte, error) {

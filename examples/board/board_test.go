@@ -168,7 +168,7 @@ func TestDatastarOnTheWire(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	assert.Equal(t, "event: datastar-patch-signals\ndata: signals {\"text\":\"\"}\n\n", string(raw))
+	assert.Equal(t, "event: datastar-patch-signals\ndata: signals {\"text\":\"\"}\n\n\n", string(raw), "as datastar-go writes it")
 
 	ev, err := events.Next()
 	require.NoError(t, err)

@@ -3,7 +3,10 @@ package datastarcompat
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"iter"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/starfederation/datastar-go/datastar"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,44 +33,127 @@ func sdkWire(t *testing.T, send func(*datastar.ServerSentEventGenerator) error) 
 	return rec.Body.String()
 }
 
-// sdkTrailer is the one difference on valid input: datastar-go v1.2.2 ends
-// each data line with LF and then writes "\n\n", so every event ends in a
-// third LF, an empty line that dispatches nothing and that a client
-// ignores. sseview ends an event with the spec's one blank line, through
-// Encode and brokers alike.
-const sdkTrailer = "\n"
-
-// asSDK is what datastar-go writes where sseview writes ours.
-func asSDK(ours string) string { return ours + sdkTrailer }
-
-type oneEvent struct{ ev sseview.Event }
-
-func (o oneEvent) Stream(context.Context, *http.Request, sseview.Params) iter.Seq2[sseview.Event, error] {
-	return func(yield func(sseview.Event, error) bool) { yield(o.ev, nil) }
+// input is one input to both libraries: sseview's event, and the SDK call
+// that must write the same bytes, which with withID is given another id.
+type input interface {
+	ours() sseview.Event
+	sdk(*datastar.ServerSentEventGenerator) error
+	withID(id string) input
 }
 
-// ourWire returns what an sseview stream writes for ev, both rendering it
-// in the stream and as encoded once by sseview.Encode (as brokers do); the
-// two must agree. A refused event gives its error.
-func ourWire(t *testing.T, ev sseview.Event) (string, error) {
+// wires is what sseview writes for one event: in a stream, which renders
+// it there; through sseview.Encode, as a program fanning it out does; and
+// delivered by a MemoryBroker, which gives it the id brokerID.
+type wires struct {
+	stream, encoded, brokered, brokerID string
+}
+
+// ourWires returns what sseview writes for ev. A refused event gives the
+// error, once each path has been checked to refuse it and write nothing.
+func ourWires(t *testing.T, ev sseview.Event) (wires, error) {
 	t.Helper()
+	w := wires{stream: serve(t, ev)}
 	enc, err := sseview.Encode(ev)
-	inStream := serve(t, ev)
+	var publishErr error
+	w.brokered, w.brokerID, publishErr = viaBroker(t, ev)
 	if err != nil {
-		require.Empty(t, inStream, "a refused event writes nothing in a stream either")
-		return "", err
+		require.Empty(t, w.stream, "a refused event writes nothing in a stream either")
+		require.ErrorIs(t, publishErr, sseview.ErrInvalidEvent, "a broker refuses it too")
+		return wires{}, err
 	}
-	require.Equal(t, serve(t, enc), inStream, "in a stream and through Encode")
-	return inStream, nil
+	require.NoError(t, publishErr)
+	w.encoded = serve(t, enc)
+	return w, nil
 }
 
+// differences says how sseview's bytes for in differ from the SDK's, or
+// returns "" when every path writes exactly the SDK's bytes.
+func differences(t *testing.T, in input, w wires) string {
+	t.Helper()
+	var diffs []string
+	sdk := sdkWire(t, in.sdk)
+	if w.stream != sdk {
+		diffs = append(diffs, fmt.Sprintf("in a stream:\n  sseview     %q\n  datastar-go %q", w.stream, sdk))
+	}
+	if w.encoded != sdk {
+		diffs = append(diffs, fmt.Sprintf("through Encode:\n  sseview     %q\n  datastar-go %q", w.encoded, sdk))
+	}
+	if brokered := sdkWire(t, in.withID(w.brokerID).sdk); w.brokered != brokered {
+		diffs = append(diffs, fmt.Sprintf("through a MemoryBroker:\n  sseview     %q\n  datastar-go %q", w.brokered, brokered))
+	}
+	return strings.Join(diffs, "\n")
+}
+
+// assertSameAsSDK checks that sseview writes exactly the SDK's bytes for a
+// valid input, however the event reaches the client.
+func assertSameAsSDK(t *testing.T, in input) {
+	t.Helper()
+	w, err := ourWires(t, in.ours())
+	require.NoError(t, err)
+	assert.Empty(t, differences(t, in, w), "input %#v", in)
+}
+
+type eventKey struct{}
+
+// fromContext streams the one event the test put in the request's context.
+type fromContext struct{}
+
+func (fromContext) Stream(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+	return func(yield func(sseview.Event, error) bool) { yield(ctx.Value(eventKey{}).(sseview.Event), nil) }
+}
+
+// router serves sseview streams behind the middleware a real chi
+// application has.
+var router = func() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.ClientIPFromXFF("127.0.0.0/8"),
+		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: log.New(io.Discard, "", 0), NoColor: true}),
+		middleware.Recoverer)
+	r.Method(http.MethodGet, "/events", &sseview.Handler{View: fromContext{}, KeepAlive: -1, Logger: discard})
+	return r
+}()
+
+// serve returns the body of a stream that yields ev.
 func serve(t *testing.T, ev sseview.Event) string {
 	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/events", nil)
+	req = req.WithContext(context.WithValue(req.Context(), eventKey{}, ev))
 	rec := httptest.NewRecorder()
-	h := &sseview.Handler{View: oneEvent{ev}, KeepAlive: -1, Logger: discard}
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	router.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
 	return rec.Body.String()
 }
+
+// viaBroker publishes ev to a MemoryBroker after another event, resumes
+// from that one, and returns the body of a stream yielding what the
+// broker delivers, with the id the broker gave ev.
+func viaBroker(t *testing.T, ev sseview.Event) (wire, id string, err error) {
+	t.Helper()
+	var broker sseview.MemoryBroker
+	before, err := broker.Publish(t.Context(), "board", sseview.Text{Data: "before"})
+	require.NoError(t, err)
+	if id, err = broker.Publish(t.Context(), "board", ev); err != nil {
+		return "", "", err
+	}
+	for delivered, err := range broker.Subscribe(t.Context(), "board", before) {
+		require.NoError(t, err)
+		return serve(t, delivered), id, nil
+	}
+	t.Fatal("the broker delivered nothing")
+	return "", "", nil
+}
+
+// sugar is one of the SDK's convenience calls, made with the id given
+// (none when it is empty), and the sseview event that must equal it.
+type sugar struct {
+	ev   sseview.Event
+	call func(sse *datastar.ServerSentEventGenerator, id string) error
+	id   string
+}
+
+func (s sugar) ours() sseview.Event                              { return s.ev }
+func (s sugar) sdk(sse *datastar.ServerSentEventGenerator) error { return s.call(sse, s.id) }
+func (s sugar) withID(id string) input                           { s.id = id; return s }
 
 // elements is one input to both libraries' patch-elements call.
 type elements struct {
@@ -97,6 +185,8 @@ func (e elements) sdk(sse *datastar.ServerSentEventGenerator) error {
 	}
 	return sse.PatchElements(e.HTML, opts...)
 }
+
+func (e elements) withID(id string) input { e.ID = id; return e }
 
 func (e elements) ours() sseview.Event {
 	ev := sseview.PatchElements{ID: e.ID, Retry: e.Retry, Selector: e.Selector, Mode: e.Mode, Namespace: e.Namespace,
@@ -175,9 +265,7 @@ func TestPatchElementsMatchesTheSDK(t *testing.T) {
 	for name, e := range elementCases {
 		t.Run(name, func(t *testing.T) {
 			require.True(t, e.valid(), "the table holds valid input only")
-			got, err := ourWire(t, e.ours())
-			require.NoError(t, err)
-			assert.Equal(t, sdkWire(t, e.sdk), asSDK(got))
+			assertSameAsSDK(t, e)
 		})
 	}
 }
@@ -235,14 +323,14 @@ func TestPatchElementsWhereTheSDKInjects(t *testing.T) {
 			assert.NotEqual(t, []testutil.Event{intended(tt.in)}, sdkEvents,
 				"datastar-go's bytes %q read as another event", sdk)
 
-			got, err := ourWire(t, tt.in.ours())
+			w, err := ourWires(t, tt.in.ours())
 			if tt.refused {
 				require.ErrorIs(t, err, sseview.ErrInvalidEvent)
 				return
 			}
 			require.NoError(t, err)
-			ours, _, _ := testutil.ParseString(got)
-			assert.Equal(t, []testutil.Event{intended(tt.in)}, ours, "sseview's bytes %q", got)
+			ours, _, _ := testutil.ParseString(w.stream)
+			assert.Equal(t, []testutil.Event{intended(tt.in)}, ours, "sseview's bytes %q", w.stream)
 		})
 	}
 }
@@ -282,7 +370,7 @@ func TestPatchElementsWhereSSEViewRefusesWhatTheSDKWrites(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			require.False(t, tt.in.valid())
 			assert.Contains(t, sdkWire(t, tt.in.sdk), tt.sdkWrites, tt.why)
-			_, err := ourWire(t, tt.in.ours())
+			_, err := ourWires(t, tt.in.ours())
 			assert.ErrorIs(t, err, sseview.ErrInvalidEvent, tt.why)
 		})
 	}
@@ -303,13 +391,13 @@ func FuzzPatchElements(f *testing.F) {
 		}
 		e := elements{HTML: html, Selector: selector, Mode: mode, Namespace: namespace, ViewTransition: vt,
 			ViewTransitionSelector: vts, ID: id, Retry: time.Duration(retryMs) * time.Millisecond}
-		got, err := ourWire(t, e.ours())
+		w, err := ourWires(t, e.ours())
 		if e.valid() {
 			if err != nil {
 				t.Fatalf("refused valid input %#v: %v", e, err)
 			}
-			if sdk := sdkWire(t, e.sdk); asSDK(got) != sdk {
-				t.Fatalf("input %#v:\n sseview    %q\n datastar-go %q", e, got, sdk)
+			if diff := differences(t, e, w); diff != "" {
+				t.Fatalf("input %#v, %s", e, diff)
 			}
 			return
 		}
@@ -318,9 +406,9 @@ func FuzzPatchElements(f *testing.F) {
 		}
 		// Accepted although the SDK could not write it safely: it must
 		// still read as the event intended.
-		events, _, _ := testutil.ParseString(got)
+		events, _, _ := testutil.ParseString(w.stream)
 		if want := intended(e); len(events) != 1 || events[0] != want {
-			t.Fatalf("input %#v wrote %q, read as %#v, want %#v", e, got, events, want)
+			t.Fatalf("input %#v wrote %q, read as %#v, want %#v", e, w.stream, events, want)
 		}
 	})
 }
@@ -343,6 +431,8 @@ func (s signals) sdk(sse *datastar.ServerSentEventGenerator) error {
 	}
 	return sse.PatchSignals([]byte(s.JSON), opts...)
 }
+
+func (s signals) withID(id string) input { s.ID = id; return s }
 
 func (s signals) ours() sseview.Event {
 	return sseview.PatchSignals{ID: s.ID, Retry: s.Retry, OnlyIfMissing: s.OnlyIfMissing, Signals: json.RawMessage(s.JSON)}
@@ -367,18 +457,18 @@ func TestPatchSignalsMatchesTheSDK(t *testing.T) {
 	for name, s := range signalCases {
 		t.Run(name, func(t *testing.T) {
 			require.True(t, s.valid())
-			got, err := ourWire(t, s.ours())
-			require.NoError(t, err)
-			assert.Equal(t, sdkWire(t, s.sdk), asSDK(got))
+			assertSameAsSDK(t, s)
 		})
 	}
 	t.Run("marshalled", func(t *testing.T) {
 		v := map[string]any{"count": 3, "html": "<b>&</b>", "list": []string{"a"}}
-		got, err := ourWire(t, sseview.PatchSignals{Signals: v, OnlyIfMissing: true})
-		require.NoError(t, err)
-		assert.Equal(t, sdkWire(t, func(sse *datastar.ServerSentEventGenerator) error {
-			return sse.MarshalAndPatchSignalsIfMissing(v)
-		}), asSDK(got))
+		assertSameAsSDK(t, sugar{ev: sseview.PatchSignals{Signals: v, OnlyIfMissing: true},
+			call: func(sse *datastar.ServerSentEventGenerator, id string) error {
+				if id == "" {
+					return sse.MarshalAndPatchSignalsIfMissing(v)
+				}
+				return sse.MarshalAndPatchSignalsIfMissing(v, datastar.WithPatchSignalsEventID(id))
+			}})
 	})
 }
 
@@ -390,12 +480,12 @@ func TestPatchSignalsWhereTheSDKInjects(t *testing.T) {
 	intendedEvent := testutil.Event{Type: "datastar-patch-signals", Data: "signals {\nsignals \"a\": 1,\nsignals \"b\": 2}"}
 	assert.NotEqual(t, []testutil.Event{intendedEvent}, sdkEvents, "datastar-go's bytes %q", sdk)
 
-	got, err := ourWire(t, in.ours())
+	w, err := ourWires(t, in.ours())
 	require.NoError(t, err)
-	ours, _, _ := testutil.ParseString(got)
+	ours, _, _ := testutil.ParseString(w.stream)
 	assert.Equal(t, []testutil.Event{intendedEvent}, ours)
 
-	_, err = ourWire(t, signals{JSON: `{"a":1}`, ID: "x\ny"}.ours())
+	_, err = ourWires(t, signals{JSON: `{"a":1}`, ID: "x\ny"}.ours())
 	assert.ErrorIs(t, err, sseview.ErrInvalidEvent, "a line break in an id is refused")
 }
 
@@ -411,12 +501,12 @@ func FuzzPatchSignals(f *testing.F) {
 			return
 		}
 		s := signals{JSON: js, OnlyIfMissing: onlyIfMissing, ID: id, Retry: time.Duration(retryMs) * time.Millisecond}
-		got, err := ourWire(t, s.ours())
+		w, err := ourWires(t, s.ours())
 		if !s.valid() {
 			if err == nil && strings.ContainsRune(js, '\r') {
-				events, _, _ := testutil.ParseString(got)
+				events, _, _ := testutil.ParseString(w.stream)
 				if len(events) != 1 || events[0].Type != "datastar-patch-signals" {
-					t.Fatalf("%#v wrote %q, read as %#v", s, got, events)
+					t.Fatalf("%#v wrote %q, read as %#v", s, w.stream, events)
 				}
 			}
 			return
@@ -424,8 +514,8 @@ func FuzzPatchSignals(f *testing.F) {
 		if err != nil {
 			t.Fatalf("refused valid input %#v: %v", s, err)
 		}
-		if sdk := sdkWire(t, s.sdk); asSDK(got) != sdk {
-			t.Fatalf("input %#v:\n sseview    %q\n datastar-go %q", s, got, sdk)
+		if diff := differences(t, s, w); diff != "" {
+			t.Fatalf("input %#v, %s", s, diff)
 		}
 	})
 }
@@ -451,6 +541,8 @@ func (s script) sdk(sse *datastar.ServerSentEventGenerator) error {
 	return sse.ExecuteScript(s.Script, opts...)
 }
 
+func (s script) withID(id string) input { s.ID = id; return s }
+
 func (s script) ours() sseview.Event {
 	return sseview.ExecuteScript{Script: s.Script, KeepScript: s.Keep, Attributes: s.Attributes, ID: s.ID, Retry: s.Retry}
 }
@@ -466,15 +558,16 @@ func TestExecuteScriptMatchesTheSDK(t *testing.T) {
 		"speculationrule": {Script: `{"prefetch":[]}`, Keep: true, Attributes: []string{`type="speculationrules"`}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			got, err := ourWire(t, s.ours())
-			require.NoError(t, err)
-			assert.Equal(t, sdkWire(t, s.sdk), asSDK(got))
+			assertSameAsSDK(t, s)
 		})
 	}
 	t.Run("console log", func(t *testing.T) {
-		got, err := ourWire(t, sseview.ExecuteScript{Script: `console.log("a\nb")`})
-		require.NoError(t, err)
-		assert.Equal(t, sdkWire(t, func(sse *datastar.ServerSentEventGenerator) error { return sse.ConsoleLog("a\nb") }),
-			asSDK(got))
+		assertSameAsSDK(t, sugar{ev: sseview.ExecuteScript{Script: `console.log("a\nb")`},
+			call: func(sse *datastar.ServerSentEventGenerator, id string) error {
+				if id == "" {
+					return sse.ConsoleLog("a\nb")
+				}
+				return sse.ConsoleLog("a\nb", datastar.WithExecuteScriptEventID(id))
+			}})
 	})
 }

@@ -155,6 +155,9 @@ func textOf(e Event) (Text, error) {
 		}
 		return *e, nil
 	default:
+		if kind := nilKind(e); kind != "" {
+			return Text{}, fmt.Errorf("%w: nil %s", ErrInvalidEvent, kind)
+		}
 		return e.MarshalEvent()
 	}
 }

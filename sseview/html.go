@@ -62,6 +62,32 @@ func (h HTML) appendRendered(ctx context.Context, b []byte) ([]byte, error) {
 	return appendText(b, &Text{Type: h.Type, ID: h.ID, Retry: h.Retry, Data: transient(*sp)})
 }
 
+// nilKind names the kind of e when e is a nil pointer to one of the
+// hypermedia kinds, or returns "". Their methods take a value, so calling
+// one through a nil pointer would panic; the encoder refuses such an event
+// instead, as it refuses a nil *Text.
+func nilKind(e Event) string {
+	switch e := e.(type) {
+	case *HTML:
+		if e == nil {
+			return "*HTML"
+		}
+	case *PatchElements:
+		if e == nil {
+			return "*PatchElements"
+		}
+	case *PatchSignals:
+		if e == nil {
+			return "*PatchSignals"
+		}
+	case *ExecuteScript:
+		if e == nil {
+			return "*ExecuteScript"
+		}
+	}
+	return ""
+}
+
 // Template returns a [Renderer] that executes t with data: the template
 // named name, or t itself when name is "".
 func Template(t *template.Template, name string, data any) Renderer {

@@ -24,6 +24,19 @@
 // stopped as soon as the client leaves. [EndStreamsOnShutdown] lets
 // http.Server.Shutdown end open streams at once.
 //
+// # Events
+//
+// A view yields [Text] (the port of django-async-sse's Event), [JSON],
+// [Comment], [HTML] fragments, Datastar's [PatchElements], [PatchSignals]
+// and [ExecuteScript], [*Encoded] events made once by [Encode] to write to
+// many streams, and kinds of its own (see [Event]).
+// An HTML fragment, like Datastar's elements, comes from a [Renderer]: an
+// html/template with its data ([Template]), trusted markup ([Markup]), or
+// any type with the Render method of a templ component. A line break
+// anywhere in the HTML starts a new data line, so no markup can inject a
+// field. A [Broker], such as [MemoryBroker], fans published events out to
+// many streams and resumes each from its Last-Event-ID.
+//
 // # Datastar
 //
 // Datastar (https://data-star.dev) opens its streams with fetch: @get, or

@@ -11,7 +11,17 @@ import (
 )
 
 // Event is one item of an event stream. A view's iterator may yield any mix
-// of [Text], [JSON], [Comment], [*Encoded] and the user's own kinds.
+// of these kinds and the user's own:
+//
+//   - [Text], [JSON] and [Comment]: data, JSON and comment lines;
+//   - [HTML]: an HTML fragment, for htmx's SSE extension;
+//   - [PatchElements], [PatchSignals] and [ExecuteScript]: Datastar's
+//     events, byte for byte as its Go SDK writes them for valid input;
+//   - [*Encoded]: an event encoded once by [Encode], to write to many
+//     streams.
+//
+// A pointer to a Text or to one of the hypermedia kinds is an event too,
+// and a nil one is an error wrapping [ErrInvalidEvent].
 //
 // To define an event kind of your own, implement MarshalEvent: the stream
 // writes the returned [Text] with the same validation as any other, so a

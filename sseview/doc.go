@@ -50,15 +50,17 @@
 // dispatches it, which a client ignores. Retry is sent, as the SDK sends
 // it, only when it is not Datastar's default of one second.
 //
-// Where the SDK writes a line break or invalid UTF-8 raw, and so lets a
-// value inject fields, they differ: a CR in HTML or JSON starts a new data
-// line, as an LF does (HTML and JSON read it the same); a line break in an
-// id, selector or namespace, an unknown mode or namespace, and invalid
-// UTF-8 are errors wrapping [ErrInvalidEvent], never written. So are the
-// values the SDK writes but that change or vanish on the way: an id that
-// would not come back as Last-Event-ID (see [Text]), a retry that is not a
-// whole number of milliseconds (the SDK truncates it), a view transition
-// selector without view transitions (the SDK drops it), and a
-// PatchElements with nothing to patch (the SDK writes an event with no
-// data, which dispatches nothing).
+// Valid input has no CR. A CR in HTML or JSON, which the SDK writes raw
+// and a client reads as the end of a line, so that the rest of the value
+// injects fields, starts a new data line in sseview, as an LF does (HTML
+// and JSON read it the same); a CRLF, one line end to a client in the
+// SDK's bytes too, is written as LF, as sseview ends every line. A line
+// break in an id, selector or view transition selector, an unknown mode or
+// namespace, and invalid UTF-8 are errors wrapping [ErrInvalidEvent],
+// never written. So are the values the SDK writes but that change or
+// vanish on the way: an id that would not come back as Last-Event-ID (see
+// [Text]), a retry that is not a whole number of milliseconds (the SDK
+// truncates it), a view transition selector without view transitions (the
+// SDK drops it), and a PatchElements with nothing to patch (the SDK writes
+// an event with no data, which dispatches nothing).
 package sseview

@@ -547,17 +547,45 @@ func (s script) ours() sseview.Event {
 	return sseview.ExecuteScript{Script: s.Script, KeepScript: s.Keep, Attributes: s.Attributes, ID: s.ID, Retry: s.Retry}
 }
 
+func (s script) valid() bool {
+	for _, v := range append([]string{s.Script}, s.Attributes...) {
+		if strings.ContainsRune(v, '\r') || !utf8.ValidString(v) {
+			return false
+		}
+	}
+	return idComesBack(s.ID) && retryValid(s.Retry)
+}
+
+// asElements is the patch both libraries send for s: the <script> element,
+// built here as the SDK's documentation describes it, appended to the body.
+func (s script) asElements() elements {
+	var el strings.Builder
+	el.WriteString("<script")
+	for _, a := range s.Attributes {
+		el.WriteString(" " + a)
+	}
+	if !s.Keep {
+		el.WriteString(` data-effect="el.remove()"`)
+	}
+	el.WriteString(">" + s.Script + "</script>")
+	return elements{HTML: el.String(), Selector: "body", Mode: "append", ID: s.ID, Retry: s.Retry}
+}
+
+var scriptCases = map[string]script{
+	"removed":         {Script: `console.log("hi")`},
+	"kept":            {Script: "x()", Keep: true},
+	"attributes":      {Script: "import('/m.js')", Attributes: []string{`type="module"`, `nonce="abc"`}},
+	"lines":           {Script: "let a = 1\nconsole.log(a)\n"},
+	"id, retry":       {Script: "y()", ID: "run-1", Retry: 5 * time.Second},
+	"default retry":   {Script: "y()", Retry: time.Second},
+	"speculationrule": {Script: `{"prefetch":[]}`, Keep: true, Attributes: []string{`type="speculationrules"`}},
+	"empty":           {},
+}
+
 func TestExecuteScriptMatchesTheSDK(t *testing.T) {
-	for name, s := range map[string]script{
-		"removed":         {Script: `console.log("hi")`},
-		"kept":            {Script: "x()", Keep: true},
-		"attributes":      {Script: "import('/m.js')", Attributes: []string{`type="module"`, `nonce="abc"`}},
-		"lines":           {Script: "let a = 1\nconsole.log(a)\n"},
-		"id, retry":       {Script: "y()", ID: "run-1", Retry: 5 * time.Second},
-		"default retry":   {Script: "y()", Retry: time.Second},
-		"speculationrule": {Script: `{"prefetch":[]}`, Keep: true, Attributes: []string{`type="speculationrules"`}},
-	} {
+	for name, s := range scriptCases {
 		t.Run(name, func(t *testing.T) {
+			require.True(t, s.valid())
 			assertSameAsSDK(t, s)
 		})
 	}
@@ -570,4 +598,90 @@ func TestExecuteScriptMatchesTheSDK(t *testing.T) {
 				return sse.ConsoleLog("a\nb", datastar.WithExecuteScriptEventID(id))
 			}})
 	})
+}
+
+// A CR in a script or an attribute, which the SDK writes raw, ends its
+// data line there: the rest is read as a field of its own.
+func TestExecuteScriptWhereTheSDKInjects(t *testing.T) {
+	for name, in := range map[string]script{
+		"CR in the script":      {Script: "a()\r\revent: datastar-patch-signals\rdata: signals {}\r"},
+		"CR in an attribute":    {Script: "b()", Attributes: []string{"nonce=\"x\rid: 0\""}},
+		"two CRs in the script": {Script: "let a = 1\r\rretry: 1\n"}, // an empty line: the event ends early
+		"CR, script kept, id":   {Script: "c()\rdata: elements <img src=x>", Keep: true, ID: "s-9"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want := []testutil.Event{intended(in.asElements())}
+			sdk := sdkWire(t, in.sdk)
+			sdkEvents, _, _ := testutil.ParseString(sdk)
+			assert.NotEqual(t, want, sdkEvents, "datastar-go's bytes %q read as another event", sdk)
+
+			w, err := ourWires(t, in.ours())
+			require.NoError(t, err)
+			ours, _, _ := testutil.ParseString(w.stream)
+			assert.Equal(t, want, ours, "sseview's bytes %q", w.stream)
+		})
+	}
+}
+
+// attributeSep separates the attributes in FuzzExecuteScript's input.
+const attributeSep = "\x1f"
+
+func FuzzExecuteScript(f *testing.F) {
+	for _, s := range scriptCases {
+		f.Add(s.Script, s.Keep, strings.Join(s.Attributes, attributeSep), s.ID, int64(s.Retry/time.Millisecond))
+	}
+	f.Add("a()\rdata: x", false, "nonce=\"\r\"", "s\n1", int64(-1))
+	f.Add("\xff", true, `type="module"`+attributeSep+"\xfe", " 1", int64(3))
+	f.Fuzz(func(t *testing.T, body string, keep bool, attrs, id string, retryMs int64) {
+		if retryMs > 1<<40 || retryMs < -1<<40 {
+			return
+		}
+		s := script{Script: body, Keep: keep, ID: id, Retry: time.Duration(retryMs) * time.Millisecond}
+		if attrs != "" {
+			s.Attributes = strings.Split(attrs, attributeSep)
+		}
+		w, err := ourWires(t, s.ours())
+		if s.valid() {
+			if err != nil {
+				t.Fatalf("refused valid input %#v: %v", s, err)
+			}
+			if diff := differences(t, s, w); diff != "" {
+				t.Fatalf("input %#v, %s", s, diff)
+			}
+			return
+		}
+		if err != nil {
+			return
+		}
+		// Accepted although the SDK could not write it safely: it must
+		// still read as the event intended.
+		events, _, _ := testutil.ParseString(w.stream)
+		if want := intended(s.asElements()); len(events) != 1 || events[0] != want {
+			t.Fatalf("input %#v wrote %q, read as %#v, want %#v", s, w.stream, events, want)
+		}
+	})
+}
+
+// A CRLF in HTML or JSON injects nothing in the SDK's bytes either: the SDK
+// leaves the CR at the end of a data line, where a client reads CRLF as one
+// line end. sseview writes LF only, as it ends every line, so the bytes
+// differ and the events read do not. That is why valid input, the input
+// whose bytes must be the SDK's, has no CR at all.
+func TestCRLFReadsTheSameInBoth(t *testing.T) {
+	for name, in := range map[string]input{
+		"elements": elements{HTML: "<ul id=l>\r\n<li>a</li>\r\n</ul>"},
+		"signals":  signals{JSON: "{\r\n  \"a\": 1\r\n}"},
+		"script":   script{Script: "let a = 1\r\nx(a)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sdk := sdkWire(t, in.sdk)
+			w, err := ourWires(t, in.ours())
+			require.NoError(t, err)
+			assert.NotEqual(t, sdk, w.stream)
+			assert.NotContains(t, w.stream, "\r")
+			sdkEvents, _, _ := testutil.ParseString(sdk)
+			ours, _, _ := testutil.ParseString(w.stream)
+			assert.Equal(t, sdkEvents, ours)
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"iter"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,14 +20,12 @@ import (
 	"github.com/sseview/sseview/sseview"
 )
 
-// wire serves a view yielding evs behind a realistic router and returns
-// the response body.
+// wire serves a view yielding evs and returns the response body.
 func wire(t *testing.T, evs ...sseview.Event) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	realisticRouter(&sseview.Handler{View: finite(evs...), Logger: discardLog{}.slog()}).ServeHTTP(rec,
-		httptest.NewRequest(http.MethodGet, "/stream", nil))
-	require.Equal(t, http.StatusOK, rec.Code)
+	(&sseview.Handler{View: finite(evs...), Logger: discardLog{}.slog()}).ServeHTTP(rec,
+		httptest.NewRequest(http.MethodGet, "/", nil))
 	return rec.Body.String()
 }
 
@@ -65,12 +64,23 @@ func TestDatastarWireForm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, wire(t, tt.ev), "in a stream")
+			assert.Equal(t, tt.want, routedWire(t, tt.ev), "in a stream")
 			enc, err := sseview.Encode(tt.ev)
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, wire(t, enc), "through Encode")
+			assert.Equal(t, tt.want, routedWire(t, enc), "through Encode")
 		})
 	}
+}
+
+// routedWire serves a view yielding evs behind a realistic router and
+// returns the response body.
+func routedWire(t *testing.T, evs ...sseview.Event) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	realisticRouter(&sseview.Handler{View: finite(evs...), Logger: slog.New(slog.DiscardHandler)}).ServeHTTP(rec,
+		httptest.NewRequest(http.MethodGet, "/stream", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	return rec.Body.String()
 }
 
 // A Datastar event published to a broker reaches its subscribers as the
@@ -108,7 +118,7 @@ func TestDatastarThroughABroker(t *testing.T) {
 		}
 	})
 	rec := httptest.NewRecorder()
-	realisticRouter(&sseview.Handler{View: view, Logger: discardLog{}.slog()}).ServeHTTP(rec,
+	realisticRouter(&sseview.Handler{View: view, Logger: slog.New(slog.DiscardHandler)}).ServeHTTP(rec,
 		httptest.NewRequest(http.MethodGet, "/stream", nil))
 	assert.Equal(t, "event: datastar-patch-elements\nid: "+ids[0]+"\nretry: 2000\ndata: selector #count\ndata: mode inner\n"+
 		"data: elements <b>1</b>\n\n\n"+

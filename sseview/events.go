@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -165,8 +166,10 @@ func textOf(e Event) (Text, error) {
 		}
 		return *e, nil
 	default:
-		if kind := nilKind(e); kind != "" {
-			return Text{}, fmt.Errorf("%w: nil %s", ErrInvalidEvent, kind)
+		// A nil pointer to a kind whose MarshalEvent has a value receiver
+		// would panic in the call: refuse it like a nil *Text.
+		if v := reflect.ValueOf(e); v.Kind() == reflect.Pointer && v.IsNil() {
+			return Text{}, fmt.Errorf("%w: nil %T", ErrInvalidEvent, e)
 		}
 		return e.MarshalEvent()
 	}

@@ -62,30 +62,22 @@ func (h HTML) appendRendered(ctx context.Context, b []byte) ([]byte, error) {
 	return appendText(b, &Text{Type: h.Type, ID: h.ID, Retry: h.Retry, Data: transient(*sp)})
 }
 
-// nilKind names the kind of e when e is a nil pointer to one of the
-// hypermedia kinds, or returns "". Their methods take a value, so calling
-// one through a nil pointer would panic; the encoder refuses such an event
-// instead, as it refuses a nil *Text.
-func nilKind(e Event) string {
+// nilRendered reports whether e is a nil pointer to one of the hypermedia
+// kinds. Their methods take a value, so a call through a nil pointer would
+// panic: the stream leaves such an event to the encoder, which refuses it
+// as it refuses a nil *Text, rather than render it.
+func nilRendered(e Event) bool {
 	switch e := e.(type) {
 	case *HTML:
-		if e == nil {
-			return "*HTML"
-		}
+		return e == nil
 	case *PatchElements:
-		if e == nil {
-			return "*PatchElements"
-		}
+		return e == nil
 	case *PatchSignals:
-		if e == nil {
-			return "*PatchSignals"
-		}
+		return e == nil
 	case *ExecuteScript:
-		if e == nil {
-			return "*ExecuteScript"
-		}
+		return e == nil
 	}
-	return ""
+	return false
 }
 
 // Template returns a [Renderer] that executes t with data: the template

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"iter"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -180,29 +181,29 @@ func (c *counting) Render(ctx context.Context, w io.Writer) error {
 func TestNilHypermediaPointersAreInvalid(t *testing.T) {
 	markup := sseview.Markup(`<p id="p">x</p>`)
 	for _, tt := range []struct {
-		name     string
+		kind     string
 		nilEvent sseview.Event
 		event    sseview.Event // the same kind, by pointer
 		want     string
 	}{
-		{"*HTML", (*sseview.HTML)(nil), &sseview.HTML{Type: "message", Fragment: markup},
+		{"*sseview.HTML", (*sseview.HTML)(nil), &sseview.HTML{Type: "message", Fragment: markup},
 			"event: message\ndata: <p id=\"p\">x</p>\n\n"},
-		{"*PatchElements", (*sseview.PatchElements)(nil), &sseview.PatchElements{Elements: markup},
+		{"*sseview.PatchElements", (*sseview.PatchElements)(nil), &sseview.PatchElements{Elements: markup},
 			"event: datastar-patch-elements\ndata: elements <p id=\"p\">x</p>\n\n\n"},
-		{"*PatchSignals", (*sseview.PatchSignals)(nil), &sseview.PatchSignals{Signals: map[string]int{"a": 1}},
+		{"*sseview.PatchSignals", (*sseview.PatchSignals)(nil), &sseview.PatchSignals{Signals: map[string]int{"a": 1}},
 			"event: datastar-patch-signals\ndata: signals {\"a\":1}\n\n\n"},
-		{"*ExecuteScript", (*sseview.ExecuteScript)(nil), &sseview.ExecuteScript{Script: "x()", KeepScript: true},
+		{"*sseview.ExecuteScript", (*sseview.ExecuteScript)(nil), &sseview.ExecuteScript{Script: "x()", KeepScript: true},
 			"event: datastar-patch-elements\ndata: selector body\ndata: mode append\ndata: elements <script>x()</script>\n\n\n"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.kind, func(t *testing.T) {
 			h := &sseview.Handler{View: finite(tt.event, tt.nilEvent, sseview.Text{Data: "never sent"}),
-				Logger: discardLog{}.slog(),
+				Logger: slog.New(slog.DiscardHandler),
 				ErrorEvent: func(err error) sseview.Event {
 					return sseview.Text{Type: "error", Data: err.Error()}
 				}}
 			rec := httptest.NewRecorder()
 			realisticRouter(h).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/stream", nil))
-			assert.Equal(t, tt.want+"event: error\ndata: sseview: invalid event: nil "+tt.name+"\n\n", rec.Body.String())
+			assert.Equal(t, tt.want+"event: error\ndata: sseview: invalid event: nil "+tt.kind+"\n\n", rec.Body.String())
 
 			_, err := sseview.Encode(tt.nilEvent)
 			assert.ErrorIs(t, err, sseview.ErrInvalidEvent, "Encode")

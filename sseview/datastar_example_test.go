@@ -54,7 +54,8 @@ func ExamplePatchElements() {
 			fmt.Print(rec.Body)
 			continue
 		}
-		for line := range strings.Lines(rec.Body.String()) {
+		lines := strings.Lines(rec.Body.String())
+		for line := range lines {
 			fmt.Printf("%q\n", line)
 		}
 	}

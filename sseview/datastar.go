@@ -14,24 +14,35 @@ import (
 	"github.com/sseview/sseview/internal/quote"
 )
 
-// Datastar (https://data-star.dev) patches the page from the events below,
-// on streams its client opens with fetch: @get, or @post, @put, @patch and
-// @delete with the page's signals as a JSON body (serve those with
-// [Handler.Methods]). Their wire form is byte for byte what the Go SDK
-// github.com/starfederation/datastar-go v1.2.2 writes for the same valid
-// input, without depending on it, but for the end of each event: the SDK
-// writes one LF more, an empty line that dispatches nothing, where sseview
-// ends the event with the spec's one blank line. Where the SDK writes a line break or
-// invalid UTF-8 raw, and so lets a value inject fields, they differ: a CR
-// in HTML or JSON starts a new data line, as an LF does (HTML and JSON read
-// it the same); a line break in an id, selector or namespace, an unknown
-// mode or namespace, and invalid UTF-8 are errors wrapping
-// [ErrInvalidEvent], never written. Retry is sent, as the SDK sends it,
-// only when it is not Datastar's default of one second.
+// The Datastar kinds below write what datastar-go v1.2.2 writes for every
+// valid input; the package documentation says where, and why, they differ
+// on the rest. internal/datastarcompat checks both against the SDK.
 
 // datastarDefaultRetry is the reconnection time Datastar's client uses
 // when none is sent; the SDK never sends it.
 const datastarDefaultRetry = time.Second
+
+// Datastar's event types.
+const (
+	patchElementsType = "datastar-patch-elements"
+	patchSignalsType  = "datastar-patch-signals"
+)
+
+// appendEventEnd ends an event of type typ with the blank line that
+// dispatches it, and an event of a Datastar type with one LF more, as
+// datastar-go does: that LF is an empty line that dispatches nothing, and
+// with it the bytes are the SDK's. It goes by the type because the type is
+// what every path keeps: Encode and a Broker reduce an event to its
+// [Text], and natsbroker carries no more than its type, retry and data,
+// so a PatchElements published anywhere reaches its client as the bytes a
+// stream writes for it. Any other event pays two comparisons of lengths.
+func appendEventEnd(b []byte, typ string) []byte {
+	b = append(b, '\n')
+	if typ == patchElementsType || typ == patchSignalsType {
+		b = append(b, '\n')
+	}
+	return b
+}
 
 // PatchElements is Datastar's datastar-patch-elements event: it morphs,
 // inserts or removes elements of the page.
@@ -73,7 +84,7 @@ func (p PatchElements) MarshalEvent() (Text, error) {
 	if err != nil {
 		return Text{}, err
 	}
-	return Text{Type: "datastar-patch-elements", ID: p.ID, Retry: datastarRetry(p.Retry), Data: string(data)}, nil
+	return Text{Type: patchElementsType, ID: p.ID, Retry: datastarRetry(p.Retry), Data: string(data)}, nil
 }
 
 func (p PatchElements) appendRendered(ctx context.Context, b []byte) ([]byte, error) {
@@ -91,7 +102,7 @@ func (p PatchElements) appendRendered(ctx context.Context, b []byte) ([]byte, er
 	if err != nil {
 		return b, err
 	}
-	return appendText(b, &Text{Type: "datastar-patch-elements", ID: p.ID, Retry: datastarRetry(p.Retry),
+	return appendText(b, &Text{Type: patchElementsType, ID: p.ID, Retry: datastarRetry(p.Retry),
 		Data: transient(data)})
 }
 
@@ -175,7 +186,7 @@ func (p PatchSignals) MarshalEvent() (Text, error) {
 		data = append(data, "onlyIfMissing true\n"...)
 	}
 	data = appendLines(data, "signals ", string(raw))
-	return Text{Type: "datastar-patch-signals", ID: p.ID, Retry: datastarRetry(p.Retry),
+	return Text{Type: patchSignalsType, ID: p.ID, Retry: datastarRetry(p.Retry),
 		Data: string(data[:len(data)-1])}, nil
 }
 

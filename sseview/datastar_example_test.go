@@ -40,24 +40,37 @@ func (Counter) Stream(_ context.Context, r *http.Request, _ sseview.Params) iter
 	}
 }
 
-// Datastar's events on a stream its client opens with POST.
+// Datastar's events on a stream its client opens with POST. The stream's
+// lines are printed quoted, to show how each event ends: with an empty
+// line more than the blank line that dispatches it, as datastar-go writes
+// them.
 func ExamplePatchElements() {
 	h := &sseview.Handler{View: Counter{}, Methods: []string{http.MethodPost}}
 	for _, body := range []string{`{"count":41}`, `{"count":"x"}`} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/count", strings.NewReader(body)))
-		fmt.Printf("%d %s\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+		if rec.Code != http.StatusOK {
+			fmt.Print(rec.Body)
+			continue
+		}
+		lines := strings.Lines(rec.Body.String())
+		for line := range lines {
+			fmt.Printf("%q\n", line)
+		}
 	}
 	// Output:
 	// 200 text/event-stream
-	// event: datastar-patch-signals
-	// data: signals {"count":42}
-	//
-	// event: datastar-patch-elements
-	// data: selector #count
-	// data: mode inner
-	// data: elements <b>42</b>
-	//
+	// "event: datastar-patch-signals\n"
+	// "data: signals {\"count\":42}\n"
+	// "\n"
+	// "\n"
+	// "event: datastar-patch-elements\n"
+	// "data: selector #count\n"
+	// "data: mode inner\n"
+	// "data: elements <b>42</b>\n"
+	// "\n"
+	// "\n"
 	// 400 application/json
 	// {"error":"sseview: the Datastar signals are not valid: signal \"count\" is a JSON string, want int"}
 }

@@ -36,40 +36,97 @@ func TestDatastarWireForm(t *testing.T) {
 		want string
 	}{
 		{"elements, defaults", sseview.PatchElements{Elements: sseview.Markup(`<div id="a">1</div>`)},
-			"event: datastar-patch-elements\ndata: elements <div id=\"a\">1</div>\n\n"},
+			"event: datastar-patch-elements\ndata: elements <div id=\"a\">1</div>\n\n\n"},
 		{"every option", sseview.PatchElements{ID: "7", Retry: 2 * time.Second, Selector: "#list", Mode: "append",
 			Namespace: "svg", UseViewTransition: true, ViewTransitionSelector: "#list",
 			Elements: sseview.Markup("<li>a</li>\n<li>b</li>\n")},
 			"event: datastar-patch-elements\nid: 7\nretry: 2000\ndata: selector #list\ndata: mode append\n" +
 				"data: namespace svg\ndata: useViewTransition true\ndata: viewTransitionSelector #list\n" +
-				"data: elements <li>a</li>\ndata: elements <li>b</li>\ndata: elements \n\n"},
+				"data: elements <li>a</li>\ndata: elements <li>b</li>\ndata: elements \n\n\n"},
 		{"defaults spelt out are not written", sseview.PatchElements{Retry: time.Second, Mode: "outer", Namespace: "html",
 			Elements: sseview.Markup("<p id=x></p>")},
-			"event: datastar-patch-elements\ndata: elements <p id=x></p>\n\n"},
+			"event: datastar-patch-elements\ndata: elements <p id=x></p>\n\n\n"},
 		{"remove", sseview.PatchElements{Selector: "#gone", Mode: "remove"},
-			"event: datastar-patch-elements\ndata: selector #gone\ndata: mode remove\n\n"},
+			"event: datastar-patch-elements\ndata: selector #gone\ndata: mode remove\n\n\n"},
 		{"a CR in the HTML starts a line", sseview.PatchElements{Elements: sseview.Markup("<p id=x>a\rdata: b\r\nc</p>")},
-			"event: datastar-patch-elements\ndata: elements <p id=x>a\ndata: elements data: b\ndata: elements c</p>\n\n"},
+			"event: datastar-patch-elements\ndata: elements <p id=x>a\ndata: elements data: b\ndata: elements c</p>\n\n\n"},
 		{"signals", sseview.PatchSignals{Signals: map[string]any{"count": 1}},
-			"event: datastar-patch-signals\ndata: signals {\"count\":1}\n\n"},
+			"event: datastar-patch-signals\ndata: signals {\"count\":1}\n\n\n"},
 		{"raw signals, only if missing", sseview.PatchSignals{ID: "s1", OnlyIfMissing: true,
 			Signals: json.RawMessage("{\r\n  \"a\": 1\n}")},
-			"event: datastar-patch-signals\nid: s1\ndata: onlyIfMissing true\ndata: signals {\ndata: signals   \"a\": 1\ndata: signals }\n\n"},
+			"event: datastar-patch-signals\nid: s1\ndata: onlyIfMissing true\ndata: signals {\ndata: signals   \"a\": 1\ndata: signals }\n\n\n"},
 		{"script", sseview.ExecuteScript{Script: "console.log(1)"},
 			"event: datastar-patch-elements\ndata: selector body\ndata: mode append\n" +
-				"data: elements <script data-effect=\"el.remove()\">console.log(1)</script>\n\n"},
+				"data: elements <script data-effect=\"el.remove()\">console.log(1)</script>\n\n\n"},
 		{"script kept, with attributes", sseview.ExecuteScript{Script: "x()", KeepScript: true, Attributes: []string{`type="module"`}},
 			"event: datastar-patch-elements\ndata: selector body\ndata: mode append\n" +
-				"data: elements <script type=\"module\">x()</script>\n\n"},
+				"data: elements <script type=\"module\">x()</script>\n\n\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, wire(t, tt.ev), "in a stream")
+			assert.Equal(t, tt.want, routedWire(t, tt.ev), "in a stream")
 			enc, err := sseview.Encode(tt.ev)
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, wire(t, enc), "through Encode")
+			assert.Equal(t, tt.want, routedWire(t, enc), "through Encode")
 		})
 	}
+}
+
+// routedWire serves a view yielding evs behind a realistic router and
+// returns the response body.
+func routedWire(t *testing.T, evs ...sseview.Event) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	realisticRouter(&sseview.Handler{View: finite(evs...), Logger: slog.New(slog.DiscardHandler)}).ServeHTTP(rec,
+		httptest.NewRequest(http.MethodGet, "/stream", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	return rec.Body.String()
+}
+
+// A Datastar event published to a broker reaches its subscribers as the
+// bytes the stream writes for it, with the id the broker gave it; so does
+// a Text of a Datastar type, which ends as the SDK ends its events, while
+// any other Text ends with one blank line.
+func TestDatastarThroughABroker(t *testing.T) {
+	var broker sseview.MemoryBroker
+	before, err := broker.Publish(t.Context(), "board", sseview.Text{Data: "before"})
+	require.NoError(t, err)
+	published := []sseview.Event{
+		sseview.PatchElements{Selector: "#count", Mode: "inner", Retry: 2 * time.Second, Elements: sseview.Markup("<b>1</b>")},
+		sseview.PatchSignals{Signals: map[string]int{"count": 1}, OnlyIfMissing: true},
+		sseview.ExecuteScript{Script: "x()"},
+		sseview.Text{Type: "datastar-patch-signals", Data: "signals {}"},
+		sseview.Text{Type: "message", Data: "plain"},
+	}
+	var ids []string
+	for _, ev := range published {
+		id, err := broker.Publish(t.Context(), "board", ev)
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return func(yield func(sseview.Event, error) bool) {
+			n := 0
+			for ev, err := range broker.Subscribe(ctx, "board", before) {
+				if !yield(ev, err) || err != nil {
+					return
+				}
+				if n++; n == len(published) {
+					return
+				}
+			}
+		}
+	})
+	rec := httptest.NewRecorder()
+	realisticRouter(&sseview.Handler{View: view, Logger: slog.New(slog.DiscardHandler)}).ServeHTTP(rec,
+		httptest.NewRequest(http.MethodGet, "/stream", nil))
+	assert.Equal(t, "event: datastar-patch-elements\nid: "+ids[0]+"\nretry: 2000\ndata: selector #count\ndata: mode inner\n"+
+		"data: elements <b>1</b>\n\n\n"+
+		"event: datastar-patch-signals\nid: "+ids[1]+"\ndata: onlyIfMissing true\ndata: signals {\"count\":1}\n\n\n"+
+		"event: datastar-patch-elements\nid: "+ids[2]+"\ndata: selector body\ndata: mode append\n"+
+		"data: elements <script data-effect=\"el.remove()\">x()</script>\n\n\n"+
+		"event: datastar-patch-signals\nid: "+ids[3]+"\ndata: signals {}\n\n\n"+
+		"event: message\nid: "+ids[4]+"\ndata: plain\n\n", rec.Body.String())
 }
 
 func TestDatastarRefusesWhatWouldInjectFields(t *testing.T) {

@@ -12,7 +12,17 @@ import (
 )
 
 // Event is one item of an event stream. A view's iterator may yield any mix
-// of [Text], [JSON], [Comment], [*Encoded] and the user's own kinds.
+// of these kinds and the user's own:
+//
+//   - [Text], [JSON] and [Comment]: data, JSON and comment lines;
+//   - [HTML]: an HTML fragment, for htmx's SSE extension;
+//   - [PatchElements], [PatchSignals] and [ExecuteScript]: Datastar's
+//     events, byte for byte as its Go SDK writes them for valid input;
+//   - [*Encoded]: an event encoded once by [Encode], to write to many
+//     streams.
+//
+// A pointer to a Text or to one of the hypermedia kinds is an event too,
+// and a nil one is an error wrapping [ErrInvalidEvent].
 //
 // To define an event kind of your own, implement MarshalEvent: the stream
 // writes the returned [Text] with the same validation as any other, so a
@@ -50,7 +60,11 @@ var ErrInvalidEvent = errors.New("sseview: invalid event")
 // A Text always dispatches an event on the client, even when Data is empty.
 type Text struct {
 	// Type is the event type ("event:" field); the client uses "message"
-	// when it is empty. It must not contain CR or LF.
+	// when it is empty. It must not contain CR or LF. An event of a
+	// Datastar type (datastar-patch-elements, datastar-patch-signals) ends
+	// as Datastar's Go SDK ends it, with one LF more: an empty line that
+	// dispatches nothing, and that keeps the SDK's bytes however the event
+	// travels.
 	Type string
 	// ID is the event id ("id:" field); none is written when it is empty.
 	//
@@ -210,7 +224,7 @@ func appendText(b []byte, t *Text) ([]byte, error) {
 		b = appendRetry(b, t.Retry)
 	}
 	b = appendLines(b, "data: ", t.Data)
-	return append(b, '\n'), nil
+	return appendEventEnd(b, t.Type), nil
 }
 
 func appendComment(b []byte, c string) ([]byte, error) {

@@ -62,6 +62,24 @@ func (h HTML) appendRendered(ctx context.Context, b []byte) ([]byte, error) {
 	return appendText(b, &Text{Type: h.Type, ID: h.ID, Retry: h.Retry, Data: transient(*sp)})
 }
 
+// nilRendered reports whether e is a nil pointer to one of the hypermedia
+// kinds. Their methods take a value, so a call through a nil pointer would
+// panic: the stream leaves such an event to the encoder, which refuses it
+// as it refuses a nil *Text, rather than render it.
+func nilRendered(e Event) bool {
+	switch e := e.(type) {
+	case *HTML:
+		return e == nil
+	case *PatchElements:
+		return e == nil
+	case *PatchSignals:
+		return e == nil
+	case *ExecuteScript:
+		return e == nil
+	}
+	return false
+}
+
 // Template returns a [Renderer] that executes t with data: the template
 // named name, or t itself when name is "".
 func Template(t *template.Template, name string, data any) Renderer {

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"iter"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -172,4 +173,43 @@ type counting struct {
 func (c *counting) Render(ctx context.Context, w io.Writer) error {
 	c.renders.Add(1)
 	return c.Renderer.Render(ctx, w)
+}
+
+// The hypermedia kinds work as pointers too; a nil one is an invalid
+// event, as a nil *Text is, and never a panic: a stream writes nothing of
+// it and sends the error event, Encode and Publish refuse it.
+func TestNilHypermediaPointersAreInvalid(t *testing.T) {
+	markup := sseview.Markup(`<p id="p">x</p>`)
+	for _, tt := range []struct {
+		kind     string
+		nilEvent sseview.Event
+		event    sseview.Event // the same kind, by pointer
+		want     string
+	}{
+		{"*sseview.HTML", (*sseview.HTML)(nil), &sseview.HTML{Type: "message", Fragment: markup},
+			"event: message\ndata: <p id=\"p\">x</p>\n\n"},
+		{"*sseview.PatchElements", (*sseview.PatchElements)(nil), &sseview.PatchElements{Elements: markup},
+			"event: datastar-patch-elements\ndata: elements <p id=\"p\">x</p>\n\n\n"},
+		{"*sseview.PatchSignals", (*sseview.PatchSignals)(nil), &sseview.PatchSignals{Signals: map[string]int{"a": 1}},
+			"event: datastar-patch-signals\ndata: signals {\"a\":1}\n\n\n"},
+		{"*sseview.ExecuteScript", (*sseview.ExecuteScript)(nil), &sseview.ExecuteScript{Script: "x()", KeepScript: true},
+			"event: datastar-patch-elements\ndata: selector body\ndata: mode append\ndata: elements <script>x()</script>\n\n\n"},
+	} {
+		t.Run(tt.kind, func(t *testing.T) {
+			h := &sseview.Handler{View: finite(tt.event, tt.nilEvent, sseview.Text{Data: "never sent"}),
+				Logger: slog.New(slog.DiscardHandler),
+				ErrorEvent: func(err error) sseview.Event {
+					return sseview.Text{Type: "error", Data: err.Error()}
+				}}
+			rec := httptest.NewRecorder()
+			realisticRouter(h).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/stream", nil))
+			assert.Equal(t, tt.want+"event: error\ndata: sseview: invalid event: nil "+tt.kind+"\n\n", rec.Body.String())
+
+			_, err := sseview.Encode(tt.nilEvent)
+			assert.ErrorIs(t, err, sseview.ErrInvalidEvent, "Encode")
+			var broker sseview.MemoryBroker
+			_, err = broker.Publish(t.Context(), "board", tt.nilEvent)
+			assert.ErrorIs(t, err, sseview.ErrInvalidEvent, "Publish")
+		})
+	}
 }

@@ -129,7 +129,7 @@ func (s *stream) writeEvent(ev Event) (encodeErr, writeErr error) {
 	}
 	bp := bufPool.Get().(*[]byte)
 	var b []byte
-	if re, ok := ev.(renderedEvent); ok {
+	if re, ok := ev.(renderedEvent); ok && !nilRendered(ev) {
 		b, encodeErr = re.appendRendered(s.ctx, (*bp)[:0])
 	} else {
 		b, encodeErr = appendEvent((*bp)[:0], ev)

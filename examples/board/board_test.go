@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,6 +30,17 @@ func serveBoard(t *testing.T) (*app, string) {
 	return a, testutil.Serve(t, a.handler).URL
 }
 
+// firstChange moves a card and returns the board after it. A stream's
+// response headers reach the client before its view subscribes, and a
+// stream opened without an id misses a change published in between; a
+// test that opens a stream and then changes the board opens it from the
+// ids in the snapshot, as the page does with since.
+func firstChange(t *testing.T, a *app) Snapshot {
+	t.Helper()
+	require.NoError(t, a.board.Move(t.Context(), 1, "doing"))
+	return a.board.Snapshot()
+}
+
 func post(t *testing.T, target string, form url.Values) *http.Response {
 	t.Helper()
 	resp, err := http.PostForm(target, form)
@@ -50,9 +62,10 @@ func postJSON(t *testing.T, target, body string) *http.Response {
 }
 
 func TestAPostReachesEveryPageEscapedAndFramed(t *testing.T) {
-	_, base := serveBoard(t)
-	s1 := testutil.Open(t, nil, base+"/events", nil)
-	s2 := testutil.Open(t, nil, base+"/events", nil)
+	a, base := serveBoard(t)
+	since := "/events?since=" + url.QueryEscape(firstChange(t, a).LastID)
+	s1 := testutil.Open(t, nil, base+since, nil)
+	s2 := testutil.Open(t, nil, base+since, nil)
 
 	resp := post(t, base+"/messages", url.Values{"author": {"ann"}, "text": {"hi\r</div><b>x</b>\r\ndata: y"}})
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
@@ -105,7 +118,7 @@ func TestBadPostsAreRefused(t *testing.T) {
 
 func TestAPageResumesFromItsLastEventID(t *testing.T) {
 	a, base := serveBoard(t)
-	s := testutil.Open(t, nil, base+"/events", nil)
+	s := testutil.Open(t, nil, base+"/events?since="+url.QueryEscape(firstChange(t, a).LastID), nil)
 	_, err := a.board.Post(t.Context(), "ann", "one")
 	require.NoError(t, err)
 	first := s.Next(wait)
@@ -152,10 +165,14 @@ func TestAnUnknownLastEventIDGetsTheWholeBoard(t *testing.T) {
 // Datastar's client has no 1.x bundle on npm, so its side is tested here,
 // on the wire: its @post stream and its signals.
 func TestDatastarOnTheWire(t *testing.T) {
-	_, base := serveBoard(t)
+	a, base := serveBoard(t)
 
-	// @post('/datastar/events') opens the stream with the page's signals.
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/datastar/events", strings.NewReader(`{"text":""}`))
+	// @post('/datastar/events') opens the stream with the page's signals;
+	// the context bounds the wait for its event.
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
+		base+"/datastar/events?since="+url.QueryEscape(firstChange(t, a).LastDatastarID), strings.NewReader(`{"text":""}`))
 	require.NoError(t, err)
 	stream, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -168,7 +185,7 @@ func TestDatastarOnTheWire(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	assert.Equal(t, "event: datastar-patch-signals\ndata: signals {\"text\":\"\"}\n\n", string(raw))
+	assert.Equal(t, "event: datastar-patch-signals\ndata: signals {\"text\":\"\"}\n\n\n", string(raw), "as datastar-go writes it")
 
 	ev, err := events.Next()
 	require.NoError(t, err)

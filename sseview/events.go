@@ -133,7 +133,7 @@ type Encoded struct {
 
 // Encode validates e and encodes it once.
 func Encode(e Event) (*Encoded, error) {
-	if enc, ok := e.(*Encoded); ok {
+	if enc, ok := e.(*Encoded); ok && enc != nil {
 		return enc, nil
 	}
 	t, err := textOf(e)
@@ -162,7 +162,7 @@ func textOf(e Event) (Text, error) {
 		return e, nil
 	case *Text:
 		if e == nil {
-			return Text{}, fmt.Errorf("%w: nil *Text", ErrInvalidEvent)
+			return Text{}, fmt.Errorf("%w: nil *sseview.Text", ErrInvalidEvent)
 		}
 		return *e, nil
 	default:
@@ -186,7 +186,9 @@ func appendEvent(b []byte, e Event) ([]byte, error) {
 			return appendText(b, e)
 		}
 	case *Encoded:
-		return append(b, e.wire...), nil
+		if e != nil {
+			return append(b, e.wire...), nil
+		}
 	case Comment:
 		return appendComment(b, string(e))
 	}

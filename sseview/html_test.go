@@ -178,14 +178,19 @@ func (c *counting) Render(ctx context.Context, w io.Writer) error {
 // The hypermedia kinds work as pointers too; a nil one is an invalid
 // event, as a nil *Text is, and never a panic: a stream writes nothing of
 // it and sends the error event, Encode and Publish refuse it.
-func TestNilHypermediaPointersAreInvalid(t *testing.T) {
+func TestNilPointerEventsAreInvalid(t *testing.T) {
 	markup := sseview.Markup(`<p id="p">x</p>`)
+	encoded, err := sseview.Encode(sseview.Text{Type: "message", Data: "x"})
+	require.NoError(t, err)
 	for _, tt := range []struct {
 		kind     string
 		nilEvent sseview.Event
 		event    sseview.Event // the same kind, by pointer
 		want     string
 	}{
+		{"*sseview.Encoded", (*sseview.Encoded)(nil), encoded, "event: message\ndata: x\n\n"},
+		{"*sseview.Text", (*sseview.Text)(nil), &sseview.Text{Type: "message", Data: "x"}, "event: message\ndata: x\n\n"},
+		{"*sseview.JSON", (*sseview.JSON)(nil), &sseview.JSON{Type: "message", Data: 1}, "event: message\ndata: 1\n\n"},
 		{"*sseview.HTML", (*sseview.HTML)(nil), &sseview.HTML{Type: "message", Fragment: markup},
 			"event: message\ndata: <p id=\"p\">x</p>\n\n"},
 		{"*sseview.PatchElements", (*sseview.PatchElements)(nil), &sseview.PatchElements{Elements: markup},

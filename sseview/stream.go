@@ -124,7 +124,7 @@ type renderedEvent interface {
 // usable, since nothing was written; a write error breaks it. Keeping the
 // two apart spares the caller a second look at the stream per event.
 func (s *stream) writeEvent(ev Event) (encodeErr, writeErr error) {
-	if enc, ok := ev.(*Encoded); ok {
+	if enc, ok := ev.(*Encoded); ok && enc != nil {
 		return nil, s.write(enc.wire)
 	}
 	bp := bufPool.Get().(*[]byte)

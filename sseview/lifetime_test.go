@@ -220,7 +220,13 @@ func TestMaxLifetimeRotatesWithoutLosingEvents(t *testing.T) {
 			require.NoError(t, err, "stream %d ends cleanly", streams)
 			require.Equal(t, "message", ev.Type, "no reset: the history holds what was missed")
 			got = append(got, ev.Data)
-			<-credits
+			// Each event's credit was sent before it was published, so a
+			// missing one means an event came more than once.
+			select {
+			case <-credits:
+			default:
+				t.Fatalf("event %q arrived more often than it was published", ev.Data)
+			}
 		}
 		if streams == rotations {
 			stopPublishing()

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/internal/eventstream"
 )
 
 // client is an EventSource-like reader of one point's stream: it keeps the
@@ -17,6 +17,12 @@ import (
 // Last-Event-ID. A pinned client only ever connects to its home instance,
 // as a browser to a single host; another one, as behind a load balancer,
 // goes to the other instance at once when its home refuses the connection.
+//
+// It reads with the spec's parser (internal/eventstream) rather than the
+// test kit sseview/sseviewtest, whose Reconnect goes back to the same URL
+// at once and leaves the Stream unconnected after a refusal: this client
+// waits the retry, fails over to the other instance, and counts a refusal
+// and goes on.
 type client struct {
 	n         int
 	point     string
@@ -100,7 +106,7 @@ func (c *client) stream(ctx context.Context, i int, retry *time.Duration) bool {
 		return false
 	}
 	conn := c.count(&c.connects)
-	p := testutil.NewResumedParser(resp.Body, last)
+	p := eventstream.NewResumedParser(resp.Body, last)
 	for {
 		ev, err := p.Next()
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/sseview/sseview/redisbroker"
 	"github.com/sseview/sseview/redisbroker/internal/redistest"
 	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 // room is the view of the README: a subscription returned as it is.
@@ -48,13 +49,25 @@ func startInstance(t *testing.T, srv *redistest.Server) *instance {
 	return &instance{broker: b, url: testutil.Serve(t, r).URL}
 }
 
-func (in *instance) open(t *testing.T, roomName, lastEventID string) *testutil.Stream {
+func (in *instance) open(t *testing.T, roomName, lastEventID string) *sseviewtest.Stream {
 	t.Helper()
-	hdr := http.Header{}
+	return dial(t, in.url+"/rooms/"+roomName, lastEventID)
+}
+
+// dial opens the event stream at url, resuming after lastEventID unless it
+// is empty, and closes it when the test ends.
+func dial(t *testing.T, url, lastEventID string) *sseviewtest.Stream {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	require.NoError(t, err)
 	if lastEventID != "" {
-		hdr.Set("Last-Event-ID", lastEventID)
+		req.Header.Set("Last-Event-ID", lastEventID)
 	}
-	return testutil.Open(t, nil, in.url+"/rooms/"+roomName, hdr)
+	s, err := sseviewtest.Dial(nil, req)
+	require.NoError(t, err)
+	s.Timeout = wait
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	return s
 }
 
 func (in *instance) publish(t *testing.T, roomName, data string) string {
@@ -65,11 +78,12 @@ func (in *instance) publish(t *testing.T, roomName, data string) string {
 }
 
 // expect reads the next events of s and checks they are want, in order.
-func expect(t *testing.T, s *testutil.Stream, want ...string) {
+func expect(t *testing.T, s *sseviewtest.Stream, want ...string) {
 	t.Helper()
 	for _, id := range want {
-		ev := s.Next(wait)
-		require.Equal(t, id, ev.LastEventID, "event %+v", ev)
+		ev, err := s.Next()
+		require.NoError(t, err)
+		require.Equal(t, id, ev.ID, "event %s", ev)
 		assert.Equal(t, "msg", ev.Type)
 	}
 }
@@ -78,7 +92,7 @@ func TestFanOutAcrossInstances(t *testing.T) {
 	srv := redistest.Start(t)
 	a, b := startInstance(t, srv), startInstance(t, srv)
 	marker := a.publish(t, "1", "marker")
-	clients := []*testutil.Stream{a.open(t, "1", marker), b.open(t, "1", marker), b.open(t, "1", marker)}
+	clients := []*sseviewtest.Stream{a.open(t, "1", marker), b.open(t, "1", marker), b.open(t, "1", marker)}
 	other := b.open(t, "2", a.publish(t, "2", "marker"))
 	var ids []string
 	for i := range 6 {
@@ -105,7 +119,7 @@ func TestResumeOnAnotherInstance(t *testing.T) {
 		ids = append(ids, a.publish(t, "1", strconv.Itoa(i)))
 	}
 	expect(t, onA, ids...)
-	onA.Close()
+	require.NoError(t, onA.Close())
 
 	var missed []string
 	for i := range 3 {
@@ -206,9 +220,8 @@ func TestHistoryEvictionSendsReset(t *testing.T) {
 		newest, err = small.Publish(t.Context(), "room.1", sseview.Text{Type: "msg", Data: strconv.Itoa(i + 1)})
 		require.NoError(t, err)
 	}
-	c := testutil.Open(t, nil, url+"/rooms/1", http.Header{"Last-Event-Id": {first}})
-	reset := c.Next(wait)
-	assert.Equal(t, testutil.Event{Type: sseview.ResetEventType, Data: "", LastEventID: newest}, reset)
+	c := dial(t, url+"/rooms/1", first)
+	c.Expect(t, sseviewtest.Event{Type: sseview.ResetEventType, Data: "", ID: newest})
 	live, err := small.Publish(t.Context(), "room.1", sseview.Text{Type: "msg", Data: "live"})
 	require.NoError(t, err)
 	expect(t, c, live)

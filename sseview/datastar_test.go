@@ -18,6 +18,7 @@ import (
 
 	"github.com/sseview/sseview/internal/testutil"
 	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 // wire serves a view yielding evs and returns the response body.
@@ -186,16 +187,16 @@ func TestReadSignals(t *testing.T) {
 	query := "?datastar=" + url.QueryEscape(`{"message":"hi","count":1}`)
 
 	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch} {
-		evs := events(t, sendBody(t, method, srv.URL+"/stream", `{"message":"hi","count":1}`))
-		assert.Equal(t, []testutil.Event{{Type: "datastar-patch-signals", Data: `signals {"message":"hi","count":2}`}},
+		evs := streamed(t, method, srv.URL+"/stream", `{"message":"hi","count":1}`)
+		assert.Equal(t, []sseviewtest.Event{{Type: "datastar-patch-signals", Data: `signals {"message":"hi","count":2}`}},
 			evs, method)
 	}
 	for _, method := range []string{http.MethodGet, http.MethodDelete} {
-		evs := events(t, sendBody(t, method, srv.URL+"/stream"+query, `{"ignored":true}`))
-		assert.Equal(t, []testutil.Event{{Type: "datastar-patch-signals", Data: `signals {"message":"hi","count":2}`}},
+		evs := streamed(t, method, srv.URL+"/stream"+query, `{"ignored":true}`)
+		assert.Equal(t, []sseviewtest.Event{{Type: "datastar-patch-signals", Data: `signals {"message":"hi","count":2}`}},
 			evs, method)
-		evs = events(t, sendBody(t, method, srv.URL+"/stream", ""))
-		assert.Equal(t, []testutil.Event{{Type: "datastar-patch-signals", Data: `signals {"message":"","count":1}`}},
+		evs = streamed(t, method, srv.URL+"/stream", "")
+		assert.Equal(t, []sseviewtest.Event{{Type: "datastar-patch-signals", Data: `signals {"message":"","count":1}`}},
 			evs, "no signals in the query: none read (%s)", method)
 	}
 
@@ -240,29 +241,16 @@ func TestPostStreamResumesAndKeepsAlive(t *testing.T) {
 		return broker.Subscribe(ctx, "board", sseview.LastEventID(r))
 	})
 	h := &sseview.Handler{View: view, Methods: []string{http.MethodPost}, KeepAlive: 20 * time.Millisecond}
-	srv := testutil.Serve(t, realisticRouter(h))
 	first, err := broker.Publish(t.Context(), "board", sseview.PatchElements{Elements: sseview.Markup(`<p id="a">1</p>`)})
 	require.NoError(t, err)
 	second, err := broker.Publish(t.Context(), "board", sseview.PatchSignals{Signals: map[string]int{"n": 2}})
 	require.NoError(t, err)
 
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/stream", strings.NewReader(`{}`))
-	require.NoError(t, err)
+	req := httptest.NewRequest(http.MethodPost, "/stream", strings.NewReader(`{}`))
 	req.Header.Set("Last-Event-ID", first)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-
-	p := testutil.NewResumedParser(resp.Body, first)
-	ev, err := p.Next()
-	require.NoError(t, err)
-	assert.Equal(t, testutil.Event{Type: "datastar-patch-signals", Data: `signals {"n":2}`, LastEventID: second}, ev)
-
-	buf := make([]byte, 64)
-	n, err := io.ReadAtLeast(resp.Body, buf, len(": keep-alive\n\n"))
-	require.NoError(t, err)
-	assert.Equal(t, ": keep-alive\n\n", string(buf[:n]))
+	s := open(t, realisticRouter(h), req)
+	s.Comments = true
+	s.Expect(t,
+		sseviewtest.Event{Type: "datastar-patch-signals", Data: `signals {"n":2}`, ID: second},
+		sseviewtest.Event{Comment: " keep-alive"})
 }

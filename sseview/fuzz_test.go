@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net/http"
 	"net/url"
@@ -13,17 +12,20 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sseview/sseview/internal/eventstream"
 	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 // FuzzRoundTrip encodes arbitrary events and reads them back with the
-// independent WHATWG parser in internal/testutil. Every event either comes
+// independent WHATWG parser in internal/eventstream. Every event either comes
 // back as written (line breaks as LF) or is refused with a reason that its
 // fields really have; no input ever produces a field of its own.
 //
 // The id the parser ends with is what a client sends back when it
 // reconnects, so the test sends it as the Last-Event-ID header of a real
-// request (Go client, net/http server, Handler), and then as the
+// request (Go client, net/http server, Handler, read with the public test
+// kit), and then as the
 // lastEventId query parameter, and requires LastEventID to see it
 // unchanged: whatever the encoder writes, a client can resume from.
 // MemoryBroker.Publish must refuse exactly the events the encoder refuses.
@@ -76,18 +78,18 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatal(err)
 		}
 
-		events, retry, retrySet := testutil.ParseString(string(wire))
+		events, retry, retrySet := eventstream.ParseString(string(wire))
 		if len(events) != 2 {
 			t.Fatalf("want 2 events, got %d from %q", len(events), wire)
 		}
-		want := testutil.Event{Type: typ, Data: lineBreaksToLF(data), LastEventID: id}
+		want := eventstream.Event{Type: typ, Data: lineBreaksToLF(data), LastEventID: id}
 		if typ == "" {
 			want.Type = "message"
 		}
 		if events[0] != want {
 			t.Fatalf("round trip:\n got  %#v\n want %#v\n wire %q", events[0], want, wire)
 		}
-		if after := (testutil.Event{Type: "after", Data: "sentinel", LastEventID: id}); events[1] != after {
+		if after := (eventstream.Event{Type: "after", Data: "sentinel", LastEventID: id}); events[1] != after {
 			t.Fatalf("the next event was disturbed: %#v", events[1])
 		}
 		if retrySet != (ev.Retry > 0) || (retrySet && retry != ev.Retry) {
@@ -119,7 +121,7 @@ func newResumeServer(tb testing.TB) *resumeServer {
 	srv := testutil.Serve(tb, &Handler{View: view})
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	tb.Cleanup(transport.CloseIdleConnections)
-	return &resumeServer{url: srv.URL, client: &http.Client{Transport: transport, Timeout: 10 * time.Second}}
+	return &resumeServer{url: srv.URL, client: &http.Client{Transport: transport}}
 }
 
 // lastEventID reconnects with the query and header that carry the id a
@@ -133,23 +135,17 @@ func (s *resumeServer) lastEventID(t *testing.T, query string, header http.Heade
 	}
 	req.Header = header
 	id := query + fmt.Sprint(header)
-	resp, err := s.client.Do(req)
+	stream, err := sseviewtest.Dial(s.client, req)
 	if err != nil {
 		t.Fatalf("reconnect with id %q: %v", id, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	defer stream.Close()
+	ev, err := stream.Next()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("reconnect with id %q: %v", id, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("reconnect with id %q: %s %s", id, resp.Status, body)
-	}
-	events, _, _ := testutil.ParseString(string(body))
-	if len(events) != 1 {
-		t.Fatalf("reconnect with id %q: want 1 event, got %q", id, body)
-	}
-	return events[0].Data
+	stream.ExpectEnd(t)
+	return ev.Data
 }
 
 // refusal says what makes ev impossible to write as it is, or "".

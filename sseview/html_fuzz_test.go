@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/internal/eventstream"
 )
 
 // FuzzHTML writes arbitrary markup as an HTML event in a stream's buffer
@@ -30,12 +30,12 @@ func FuzzHTML(f *testing.F) {
 			return
 		}
 		wire = append(wire, "event: after\ndata: sentinel\n\n"...)
-		events, _, _ := testutil.ParseString(string(wire))
-		want := testutil.Event{Type: typ, Data: lineBreaksToLF(markup)}
+		events, _, _ := eventstream.ParseString(string(wire))
+		want := eventstream.Event{Type: typ, Data: lineBreaksToLF(markup)}
 		if typ == "" {
 			want.Type = "message"
 		}
-		if len(events) != 2 || events[0] != want || events[1] != (testutil.Event{Type: "after", Data: "sentinel"}) {
+		if len(events) != 2 || events[0] != want || events[1] != (eventstream.Event{Type: "after", Data: "sentinel"}) {
 			t.Fatalf("markup %q came back as %#v from %q", markup, events, wire)
 		}
 	})

@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sseview/sseview/internal/testutil"
 	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 var messageTmpl = template.Must(template.New("msg").Parse(
@@ -39,12 +39,12 @@ func (c component) Render(ctx context.Context, w io.Writer) error {
 	return err
 }
 
-func serveEvents(t *testing.T, h *sseview.Handler) *testutil.Stream {
+func serveEvents(t *testing.T, h *sseview.Handler) *sseviewtest.Stream {
 	t.Helper()
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, middleware.Recoverer)
 	r.Handle("/stream", h)
-	return testutil.Open(t, nil, testutil.Serve(t, r).URL+"/stream", nil)
+	return openPath(t, r, "/stream")
 }
 
 func TestHTMLFragments(t *testing.T) {
@@ -59,14 +59,14 @@ func TestHTMLFragments(t *testing.T) {
 	})
 	s := serveEvents(t, &sseview.Handler{View: view})
 
-	assert.Equal(t, testutil.Event{Type: "message", LastEventID: "1",
-		Data: `<div class="msg" id="m-7"><b>ann</b> &lt;/div&gt;&lt;script&gt;alert(1)&lt;/script&gt;</div>`}, s.Next(wait))
-	title := s.Next(wait)
+	s.Expect(t, sseviewtest.Event{Type: "message", ID: "1",
+		Data: `<div class="msg" id="m-7"><b>ann</b> &lt;/div&gt;&lt;script&gt;alert(1)&lt;/script&gt;</div>`})
+	title := next(t, s)
 	assert.Regexp(t, `^<h1 data-request="[^"]+/[^"]+-\d+">Board &amp; co</h1>$`, title.Data,
 		"a component renders with the request's context")
-	assert.Equal(t, testutil.Event{Type: "message", LastEventID: "1", Data: "<ul>\n<li>one</li>\n</ul>\n"}, s.Next(wait))
-	assert.Equal(t, testutil.Event{Type: "named", LastEventID: "1",
-		Data: `<div class="msg" id="m-8"><b></b> </div>`}, s.Next(wait))
+	s.Expect(t,
+		sseviewtest.Event{Type: "message", ID: "1", Data: "<ul>\n<li>one</li>\n</ul>\n"},
+		sseviewtest.Event{Type: "named", ID: "1", Data: `<div class="msg" id="m-8"><b></b> </div>`})
 }
 
 // A CR in HTML, which html/template leaves alone in text and attributes,
@@ -84,9 +84,10 @@ func TestHTMLWithCRInjectsNoField(t *testing.T) {
 
 	// HTML parsing turns CR and CRLF into LF before it builds the DOM, so
 	// the fragment the client gets, with LF in their place, is the same DOM.
-	assert.Equal(t, testutil.Event{Type: "message",
-		Data: `<div class="msg" id="m-1"><b></b> x` + "\ndata: injected\nevent: evil\n\nid: 666</div>"}, s.Next(wait))
-	assert.Equal(t, testutil.Event{Type: "pre", Data: "<pre>a\nb\nc\nd</pre><textarea>\nx</textarea>"}, s.Next(wait))
+	s.Expect(t,
+		sseviewtest.Event{Type: "message",
+			Data: `<div class="msg" id="m-1"><b></b> x` + "\ndata: injected\nevent: evil\n\nid: 666</div>"},
+		sseviewtest.Event{Type: "pre", Data: "<pre>a\nb\nc\nd</pre><textarea>\nx</textarea>"})
 }
 
 func TestHTMLWireForm(t *testing.T) {
@@ -158,9 +159,9 @@ func TestHTMLThroughTheBroker(t *testing.T) {
 	frag := &counting{Renderer: sseview.Template(messageTmpl, "", message{ID: 3, Author: "bo", Text: "hi\r\nthere"})}
 	id, err := broker.Publish(t.Context(), "board", sseview.HTML{Type: "message", Fragment: frag})
 	require.NoError(t, err)
-	want := testutil.Event{Type: "message", LastEventID: id, Data: `<div class="msg" id="m-3"><b>bo</b> hi` + "\nthere</div>"}
-	assert.Equal(t, want, s1.Next(wait))
-	assert.Equal(t, want, s2.Next(wait))
+	want := sseviewtest.Event{Type: "message", ID: id, Data: `<div class="msg" id="m-3"><b>bo</b> hi` + "\nthere</div>"}
+	s1.Expect(t, want)
+	s2.Expect(t, want)
 	assert.Equal(t, int32(1), frag.renders.Load(), "a published fragment is rendered and encoded once for all")
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"log/slog"
 	"net/http"
@@ -209,33 +208,27 @@ func TestMaxLifetimeRotatesWithoutLosingEvents(t *testing.T) {
 		}
 	}()
 
-	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	t.Cleanup(client.CloseIdleConnections)
+	// The client reconnects as EventSource does, with the last id it got.
+	s := dial(t, nil, srv.URL+"/rooms/lobby", resumeHeader(last))
 	var got []string
 	total := -1 // the number published, once the publisher has stopped
 	for streams := 1; total < 0 || len(got) < total; streams++ {
 		require.Less(t, streams, 10_000, "the client keeps reconnecting")
-		ctx, cancel := context.WithTimeout(t.Context(), wait)
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/rooms/lobby", nil)
-		require.NoError(t, err)
-		req.Header.Set("Last-Event-ID", last)
-		resp, err := client.Do(req)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		p := testutil.NewResumedParser(resp.Body, last)
-		for {
-			ev, err := p.Next()
-			if err != nil {
-				require.ErrorIs(t, err, io.EOF, "stream %d ends cleanly", streams)
-				break
-			}
+		if streams > 1 {
+			require.NoError(t, s.Reconnect())
+		}
+		for ev, err := range s.Events() {
+			require.NoError(t, err, "stream %d ends cleanly", streams)
 			require.Equal(t, "message", ev.Type, "no reset: the history holds what was missed")
 			got = append(got, ev.Data)
-			last = ev.LastEventID
-			<-credits
+			// Each event's credit was sent before it was published, so a
+			// missing one means an event came more than once.
+			select {
+			case <-credits:
+			default:
+				t.Fatalf("event %q arrived more often than it was published", ev.Data)
+			}
 		}
-		resp.Body.Close()
-		cancel()
 		if streams == rotations {
 			stopPublishing()
 			total = <-published
@@ -246,6 +239,8 @@ func TestMaxLifetimeRotatesWithoutLosingEvents(t *testing.T) {
 		want[i] = strconv.Itoa(i)
 	}
 	require.Equal(t, strings.Join(want, " "), strings.Join(got, " "), "every event exactly once, in order")
+	retry, _ := s.Retry()
+	assert.Equal(t, 10*time.Millisecond, retry, "each stream ends with the Retry hint")
 	t.Logf("%d events over %d rotations", total, rotations)
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/sseview/sseview/internal/testutil"
 	"github.com/sseview/sseview/sseview"
 	"github.com/sseview/sseview/sseview/brokertest"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 // room is the view of the Broker docs: one topic per room. When ended is
@@ -71,15 +72,13 @@ func TestBrokerOverHTTPResumesAcrossReconnect(t *testing.T) {
 	// Resuming from an anchor gets every later event, however late the
 	// subscription goes live.
 	anchor := publish("anchor")
-	first := testutil.Open(t, nil, url, resumeHeader(anchor))
-	var lastSeen string
+	first := dial(t, nil, url, resumeHeader(anchor))
 	for i := range 3 {
 		id := publish("before " + strconv.Itoa(i))
-		ev := first.Next(wait)
-		require.Equal(t, testutil.Event{Type: "message", Data: "before " + strconv.Itoa(i), LastEventID: id}, ev)
-		lastSeen = ev.LastEventID
+		first.Expect(t, msg("before "+strconv.Itoa(i), id))
 	}
-	first.Close()
+	lastSeen := first.LastEventID()
+	require.NoError(t, first.Close())
 	pollUntil(t, "the first connection's subscription to end", func() bool { return b.SubscriberCount("room.lobby") == 0 })
 
 	t.Run("reconnecting with Last-Event-ID gets what was missed, then live", func(t *testing.T) {
@@ -87,13 +86,12 @@ func TestBrokerOverHTTPResumesAcrossReconnect(t *testing.T) {
 		for i := range 3 {
 			missed = append(missed, publish("while away "+strconv.Itoa(i)))
 		}
-		again := testutil.Open(t, nil, url, resumeHeader(lastSeen))
+		again := dial(t, nil, url, resumeHeader(lastSeen))
 		for i, id := range missed {
-			ev := again.Next(wait)
-			assert.Equal(t, testutil.Event{Type: "message", Data: "while away " + strconv.Itoa(i), LastEventID: id}, ev)
+			again.Expect(t, msg("while away "+strconv.Itoa(i), id))
 		}
 		live := publish("live")
-		assert.Equal(t, testutil.Event{Type: "message", Data: "live", LastEventID: live}, again.Next(wait))
+		again.Expect(t, msg("live", live))
 	})
 
 	t.Run("reconnecting after the history moved on gets a reset", func(t *testing.T) {
@@ -101,21 +99,21 @@ func TestBrokerOverHTTPResumesAcrossReconnect(t *testing.T) {
 		for i := range 12 {
 			newest = publish("flood " + strconv.Itoa(i))
 		}
-		again := testutil.Open(t, nil, url, resumeHeader(lastSeen))
-		assert.Equal(t, testutil.Event{Type: sseview.ResetEventType, Data: "", LastEventID: newest}, again.Next(wait))
+		again := dial(t, nil, url, resumeHeader(lastSeen))
+		again.Expect(t, sseviewtest.Event{Type: sseview.ResetEventType, Data: "", ID: newest})
 		live := publish("live after reset")
-		assert.Equal(t, testutil.Event{Type: "message", Data: "live after reset", LastEventID: live}, again.Next(wait))
+		again.Expect(t, msg("live after reset", live))
 	})
 
 	t.Run("reconnecting to a restarted server gets a reset", func(t *testing.T) {
 		restarted := &sseview.MemoryBroker{}
 		srv := testutil.Serve(t, roomRouter(&sseview.Handler{View: room{broker: restarted}}))
-		again := testutil.Open(t, nil, srv.URL+"/rooms/lobby", resumeHeader(lastSeen))
-		reset := again.Next(wait)
+		again := dial(t, nil, srv.URL+"/rooms/lobby", resumeHeader(lastSeen))
+		reset := next(t, again)
 		assert.Equal(t, sseview.ResetEventType, reset.Type)
-		assert.NotEqual(t, lastSeen, reset.LastEventID)
+		assert.NotEqual(t, lastSeen, reset.ID)
 		live := mustPublish(t, restarted, "room.lobby", "first after restart")
-		assert.Equal(t, testutil.Event{Type: "message", Data: "first after restart", LastEventID: live}, again.Next(wait))
+		again.Expect(t, msg("first after restart", live))
 	})
 }
 
@@ -155,9 +153,9 @@ func TestBrokerOverHTTPSlowClientDoesNotDelayOthers(t *testing.T) {
 	_, err = fmt.Fprintf(conn, "GET /rooms/busy?who=slow HTTP/1.1\r\nHost: test\r\nLast-Event-ID: %s\r\n\r\n", anchor)
 	require.NoError(t, err)
 
-	streams := make([]*testutil.Stream, fast)
+	streams := make([]*sseviewtest.Stream, fast)
 	for i := range streams {
-		streams[i] = testutil.Open(t, nil, url+"?who=fast"+strconv.Itoa(i), resumeHeader(anchor))
+		streams[i] = dial(t, nil, url+"?who=fast"+strconv.Itoa(i), resumeHeader(anchor))
 	}
 
 	// Lockstep: each event is published once every fast client has the one
@@ -168,8 +166,8 @@ func TestBrokerOverHTTPSlowClientDoesNotDelayOthers(t *testing.T) {
 		id, err := b.Publish(t.Context(), "room.busy", sseview.Text{Type: "tick", Data: data + strconv.Itoa(i)})
 		require.NoError(t, err)
 		for j, s := range streams {
-			ev := s.Next(wait)
-			require.Equal(t, id, ev.LastEventID, "fast client %d, event %d", j, i)
+			ev := next(t, s)
+			require.Equal(t, id, ev.ID, "fast client %d, event %d", j, i)
 			require.Equal(t, data+strconv.Itoa(i), ev.Data, "fast client %d, event %d", j, i)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sseview/sseview/internal/testutil"
 	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 // echoBody streams the request body back as one event, read from inside
@@ -55,13 +56,22 @@ func sendBody(t *testing.T, method, url, body string) *http.Response {
 	return resp
 }
 
-func events(t *testing.T, resp *http.Response) []testutil.Event {
+// streamed opens a stream with a JSON body over the network and reads it
+// to its end.
+func streamed(t *testing.T, method, url, body string) []sseviewtest.Event {
 	t.Helper()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
-	raw, err := io.ReadAll(resp.Body)
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
 	require.NoError(t, err)
-	evs, _, _ := testutil.ParseString(string(raw))
+	req.Header.Set("Content-Type", "application/json")
+	s, err := sseviewtest.Dial(nil, req)
+	require.NoError(t, err)
+	closeAtEnd(t, s)
+	require.Equal(t, "text/event-stream", s.Response().Header.Get("Content-Type"))
+	var evs []sseviewtest.Event
+	for ev, err := range s.Events() {
+		require.NoError(t, err)
+		evs = append(evs, ev)
+	}
 	return evs
 }
 
@@ -75,15 +85,15 @@ func TestStreamsOpenedByTheMethodsTheHandlerDeclares(t *testing.T) {
 			// Large enough that the body is not all in the server's first
 			// read, so it really is read before the stream starts.
 			body := `{"message":"` + strings.Repeat("x", 200<<10) + `"}`
-			evs := events(t, sendBody(t, method, srv.URL+"/stream", body))
+			evs := streamed(t, method, srv.URL+"/stream", body)
 			require.Len(t, evs, 1)
 			assert.Equal(t, method, evs[0].Type)
 			assert.Equal(t, body, evs[0].Data, "the view reads the whole body after the stream started")
 		})
 	}
 	t.Run("GET still streams", func(t *testing.T) {
-		evs := events(t, sendBody(t, http.MethodGet, srv.URL+"/stream", ""))
-		assert.Equal(t, []testutil.Event{{Type: "GET"}}, evs)
+		evs := streamed(t, http.MethodGet, srv.URL+"/stream", "")
+		assert.Equal(t, []sseviewtest.Event{{Type: "GET"}}, evs)
 	})
 	t.Run("HEAD answers the headers", func(t *testing.T) {
 		resp := sendBody(t, http.MethodHead, srv.URL+"/stream", "")
@@ -105,18 +115,18 @@ func TestMethodsWithoutGET(t *testing.T) {
 		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, method)
 		assert.Equal(t, "POST", resp.Header.Get("Allow"), method)
 	}
-	evs := events(t, sendBody(t, http.MethodPost, srv.URL+"/stream", `{}`))
-	assert.Equal(t, []testutil.Event{{Type: "POST", Data: "{}"}}, evs)
+	evs := streamed(t, http.MethodPost, srv.URL+"/stream", `{}`)
+	assert.Equal(t, []sseviewtest.Event{{Type: "POST", Data: "{}"}}, evs)
 }
 
 func TestRequestBodyOverTheLimitIs413(t *testing.T) {
 	h := &sseview.Handler{View: echoBody(), Methods: []string{http.MethodPost}}
 	srv := testutil.Serve(t, realisticRouter(h))
 
-	resp := sendBody(t, http.MethodPost, srv.URL+"/stream", strings.Repeat("x", sseview.MaxBodyLen))
-	assert.Len(t, events(t, resp), 1, "a body of exactly MaxBodyLen bytes is read")
+	evs := streamed(t, http.MethodPost, srv.URL+"/stream", strings.Repeat("x", sseview.MaxBodyLen))
+	assert.Len(t, evs, 1, "a body of exactly MaxBodyLen bytes is read")
 
-	resp = sendBody(t, http.MethodPost, srv.URL+"/stream", strings.Repeat("x", sseview.MaxBodyLen+1))
+	resp := sendBody(t, http.MethodPost, srv.URL+"/stream", strings.Repeat("x", sseview.MaxBodyLen+1))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 	raw, err := io.ReadAll(resp.Body)

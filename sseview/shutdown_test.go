@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/internal/eventstream"
 	"github.com/sseview/sseview/sseview"
 )
 
@@ -115,13 +115,16 @@ func helloUntilDone(started chan<- struct{}, causes chan<- error) viewFunc {
 }
 
 // requireEndedWithHint reads a stream to its end and requires the one event
-// and a last retry hint in [retry/2, 3*retry/2); it returns the hint.
+// and a last retry hint in [retry/2, 3*retry/2); it returns the hint. It
+// parses the body's bytes with the oracle parser rather than reading it
+// with sseviewtest: the streams of openRawStreams are raw TCP, and the body
+// is only read once Shutdown has ended it.
 func requireEndedWithHint(t *testing.T, resp *http.Response, retry time.Duration) time.Duration {
 	t.Helper()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err, "the stream ends cleanly")
-	events, hint, ok := testutil.ParseString(string(body))
-	require.Equal(t, []testutil.Event{{Type: "message", Data: "hello"}}, events)
+	events, hint, ok := eventstream.ParseString(string(body))
+	require.Equal(t, []eventstream.Event{{Type: "message", Data: "hello"}}, events)
 	require.True(t, ok, "the client gets a last retry hint: %q", body)
 	assert.GreaterOrEqual(t, hint, retry/2)
 	assert.Less(t, hint, 3*retry/2)
@@ -354,8 +357,8 @@ func TestShutdownJustAfterAWriteEndsCleanly(t *testing.T) {
 			require.NoError(t, ts.Config.Shutdown(ctx))
 			body, err := io.ReadAll(resp.Body)
 			require.NoError(t, err, "the stream ends cleanly")
-			events, hint, ok := testutil.ParseString(string(body))
-			assert.Equal(t, []testutil.Event{{Type: "message", Data: "hold"}}, events)
+			events, hint, ok := eventstream.ParseString(string(body))
+			assert.Equal(t, []eventstream.Event{{Type: "message", Data: "hold"}}, events)
 			assert.True(t, ok, "the client gets its retry hint: %q", body)
 			assert.GreaterOrEqual(t, hint, retry/2)
 		})
@@ -404,7 +407,7 @@ func TestStreamStartingDuringShutdownEndsAtOnce(t *testing.T) {
 	res := recv(t, late, "the late stream")
 	require.NoError(t, res.err)
 	assert.Equal(t, http.StatusOK, res.status)
-	events, hint, ok := testutil.ParseString(res.body)
+	events, hint, ok := eventstream.ParseString(res.body)
 	assert.Empty(t, events)
 	assert.True(t, ok, "the late client gets a retry hint too: %q", res.body)
 	assert.GreaterOrEqual(t, hint, retry/2)

@@ -138,14 +138,14 @@ func TestBehindChiMiddleware(t *testing.T) {
 			r.Use(st.middlewares...)
 			r.Get("/events", sseview.AsView(view))
 			srv := testutil.Serve(t, r)
-			s := testutil.Open(t, nil, srv.URL+"/events", nil)
+			s := dial(t, nil, srv.URL+"/events", nil)
 
 			// The view is blocked after its first event: it arrived because it
 			// was flushed through the wrappers.
-			assert.Equal(t, "one", s.Next(wait).Data)
+			s.Expect(t, msg("one", ""))
 			close(release)
-			assert.Equal(t, strings.Repeat("two", 100), s.Next(wait).Data)
-			assert.Equal(t, st.gzip, s.Resp.Uncompressed, "gzip was applied and undone by the client")
+			s.Expect(t, msg(strings.Repeat("two", 100), ""))
+			assert.Equal(t, st.gzip, s.Response().Uncompressed, "gzip was applied and undone by the client")
 		})
 	}
 }
@@ -157,11 +157,11 @@ func TestOverHTTP2(t *testing.T) {
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
 
-	s := testutil.Open(t, ts.Client(), ts.URL, nil)
-	require.Equal(t, 2, s.Resp.ProtoMajor)
-	assert.Equal(t, "text/event-stream", s.Resp.Header.Get("Content-Type"))
-	assert.Equal(t, testutil.Event{Type: "message", Data: "over h2", LastEventID: "1"}, s.Next(wait))
-	s.Close()
+	s := dial(t, ts.Client(), ts.URL, nil)
+	require.Equal(t, 2, s.Response().ProtoMajor)
+	assert.Equal(t, "text/event-stream", s.Response().Header.Get("Content-Type"))
+	s.Expect(t, msg("over h2", "1"))
+	require.NoError(t, s.Close())
 	closed(t, stopped, "the view to stop when the HTTP/2 stream is reset")
 }
 

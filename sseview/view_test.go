@@ -23,6 +23,7 @@ import (
 
 	"github.com/sseview/sseview/internal/testutil"
 	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 const wait = 5 * time.Second // the most any test waits for a signal
@@ -146,16 +147,16 @@ func TestHeadersArriveBeforeTheFirstEvent(t *testing.T) {
 	})
 	srv := testutil.Serve(t, sseview.AsView(view))
 
-	// Open returns once the headers are in; the view is still waiting.
-	s := testutil.Open(t, nil, srv.URL, nil)
-	h := s.Resp.Header
+	// Dial returns once the headers are in; the view is still waiting.
+	s := dial(t, nil, srv.URL, nil)
+	h := s.Response().Header
 	assert.Equal(t, "text/event-stream", h.Get("Content-Type"))
 	assert.Equal(t, "no-cache", h.Get("Cache-Control"))
 	assert.Equal(t, "no", h.Get("X-Accel-Buffering"))
 	assert.Equal(t, "keep-alive", h.Get("Connection"))
 	assert.Empty(t, h.Get("Content-Length"))
 	close(release)
-	assert.Equal(t, "first", s.Next(wait).Data)
+	s.Expect(t, msg("first", ""))
 }
 
 func TestEventsReachTheClient(t *testing.T) {
@@ -171,15 +172,20 @@ func TestEventsReachTheClient(t *testing.T) {
 			shout("quiet"),
 		)
 	})
-	srv := testutil.Serve(t, &sseview.Handler{View: view, Retry: 1500 * time.Millisecond})
-	s := testutil.Open(t, nil, srv.URL, nil)
+	s := openPath(t, &sseview.Handler{View: view, Retry: 1500 * time.Millisecond}, "/")
+	s.Comments = true
 
-	assert.Equal(t, testutil.Event{Type: "message", Data: "line 1\nline 2"}, s.Next(wait))
-	assert.Equal(t, " a note", recv(t, s.Comments(), "the comment"))
-	assert.Equal(t, testutil.Event{Type: "weather", Data: `{"temp":21}`, LastEventID: "7"}, s.Next(wait))
-	assert.Equal(t, testutil.Event{Type: "ping", Data: "null", LastEventID: "7"}, s.Next(wait))
-	assert.Equal(t, testutil.Event{Type: "shared", Data: "encoded once", LastEventID: "e1"}, s.Next(wait))
-	assert.Equal(t, testutil.Event{Type: "shout", Data: "QUIET", LastEventID: "e1"}, s.Next(wait))
+	s.Expect(t,
+		msg("line 1\nline 2", ""),
+		sseviewtest.Event{Comment: " a note"},
+		sseviewtest.Event{Type: "weather", Data: `{"temp":21}`, ID: "7"},
+		sseviewtest.Event{Type: "ping", Data: "null", ID: "7"},
+		sseviewtest.Event{Type: "shared", Data: "encoded once", ID: "e1"},
+		sseviewtest.Event{Type: "shout", Data: "QUIET", ID: "e1"},
+	)
+	retry, set := s.Retry()
+	assert.True(t, set, "the retry hint arrived")
+	assert.Equal(t, 1500*time.Millisecond, retry)
 }
 
 // shout is a user-defined event kind.
@@ -337,11 +343,11 @@ func TestKeepAliveOverTheNetwork(t *testing.T) {
 	done := make(chan struct{})
 	h := &sseview.Handler{View: blocking(done), KeepAlive: 20 * time.Millisecond}
 	srv := testutil.Serve(t, h)
-	s := testutil.Open(t, nil, srv.URL, nil)
-	for range 3 {
-		assert.Equal(t, " keep-alive", recv(t, s.Comments(), "a keep-alive comment"))
-	}
-	s.Close()
+	s := dial(t, nil, srv.URL, nil)
+	s.Comments = true
+	keepAlive := sseviewtest.Event{Comment: " keep-alive"}
+	s.Expect(t, keepAlive, keepAlive, keepAlive)
+	require.NoError(t, s.Close())
 	closed(t, done, "the view to stop")
 }
 
@@ -374,9 +380,9 @@ func TestDisconnectStopsTheView(t *testing.T) {
 		sseview.AsView(view).ServeHTTP(w, r)
 	})
 	srv := testutil.Serve(t, h)
-	s := testutil.Open(t, nil, srv.URL, nil)
-	assert.Equal(t, "0", s.Next(wait).Data)
-	s.Close()
+	s := dial(t, nil, srv.URL, nil)
+	s.Expect(t, msg("0", ""))
+	require.NoError(t, s.Close())
 	closed(t, stopped, "the view's cleanup")
 	closed(t, returned, "the handler to return")
 }
@@ -463,12 +469,11 @@ func TestServerTimeoutsDoNotEndHealthyStreams(t *testing.T) {
 	ts.Start()
 	t.Cleanup(func() { ts.CloseClientConnections(); ts.Close() })
 
-	s := testutil.Open(t, nil, ts.URL, nil)
+	s := dial(t, nil, ts.URL, nil)
 	for i := range n {
-		assert.Equal(t, fmt.Sprint(i), s.Next(wait).Data)
+		s.Expect(t, msg(fmt.Sprint(i), ""))
 	}
-	_, err := s.NextErr(wait)
-	assert.ErrorIs(t, err, io.EOF, "the stream ends cleanly")
+	s.ExpectEnd(t)
 }
 
 func TestErrorAfterTheStreamStarted(t *testing.T) {
@@ -483,27 +488,22 @@ func TestErrorAfterTheStreamStarted(t *testing.T) {
 	for _, tt := range []struct {
 		name       string
 		errorEvent func(error) sseview.Event
-		want       []testutil.Event
+		want       []sseviewtest.Event
 	}{
-		{"stream just ends by default", nil, []testutil.Event{{Type: "message", Data: "before"}}},
+		{"stream just ends by default", nil, []sseviewtest.Event{msg("before", "")}},
 		{"optional error event", func(error) sseview.Event { return sseview.Text{Type: "error", Data: "stream failed"} },
-			[]testutil.Event{{Type: "message", Data: "before"}, {Type: "error", Data: "stream failed"}}},
+			[]sseviewtest.Event{msg("before", ""), {Type: "error", Data: "stream failed"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			logs := newLogRecorder()
 			r := chi.NewRouter()
 			r.Get("/rooms/{room}", (&sseview.Handler{View: view, ErrorEvent: tt.errorEvent, Logger: logs.logger()}).ServeHTTP)
-			srv := testutil.Serve(t, r)
-			s := testutil.Open(t, nil, srv.URL+"/rooms/lobby", nil)
+			s := openPath(t, r, "/rooms/lobby")
 
-			var got []testutil.Event
+			var got []sseviewtest.Event
 			var raw strings.Builder
-			for {
-				ev, err := s.NextErr(wait)
-				if err != nil {
-					require.ErrorIs(t, err, io.EOF, "the response ends cleanly")
-					break
-				}
+			for ev, err := range s.Events() {
+				require.NoError(t, err, "the response ends cleanly")
 				got = append(got, ev)
 				raw.WriteString(ev.Data)
 			}
@@ -521,11 +521,9 @@ func TestErrorAfterTheStreamStarted(t *testing.T) {
 func TestEncodeErrorEndsTheStreamLikeAViewError(t *testing.T) {
 	logs := newLogRecorder()
 	view := finite(sseview.Text{Data: "good"}, sseview.Text{ID: "1\ndata: injected", Data: "bad"}, sseview.Text{Data: "never"})
-	srv := testutil.Serve(t, &sseview.Handler{View: view, Logger: logs.logger()})
-	s := testutil.Open(t, nil, srv.URL, nil)
-	assert.Equal(t, "good", s.Next(wait).Data)
-	_, err := s.NextErr(wait)
-	assert.ErrorIs(t, err, io.EOF)
+	s := openPath(t, &sseview.Handler{View: view, Logger: logs.logger()}, "/")
+	s.Expect(t, msg("good", ""))
+	s.ExpectEnd(t)
 	assert.Contains(t, logs.waitFor(t, "sseview: stream failed"), "sseview: invalid event: id contains")
 }
 
@@ -564,17 +562,17 @@ func TestPanicInOneViewLeavesOtherStreamsAlone(t *testing.T) {
 			ts.Start()
 			t.Cleanup(func() { ts.CloseClientConnections(); ts.Close() })
 
-			ok := testutil.Open(t, nil, ts.URL+"/ok", nil)
+			ok := dial(t, nil, ts.URL+"/ok", nil)
 			tick <- "1"
-			assert.Equal(t, "1", ok.Next(wait).Data)
+			ok.Expect(t, msg("1", ""))
 
-			bad := testutil.Open(t, nil, ts.URL+"/panic", nil)
-			assert.Equal(t, "about to panic", bad.Next(wait).Data)
-			_, err := bad.NextErr(wait)
+			bad := dial(t, nil, ts.URL+"/panic", nil)
+			bad.Expect(t, msg("about to panic", ""))
+			_, err := bad.Next()
 			assert.Error(t, err, "the panicking stream ends")
 
 			tick <- "2"
-			assert.Equal(t, "2", ok.Next(wait).Data, "the other stream goes on")
+			ok.Expect(t, msg("2", "")) // the other stream goes on
 		})
 	}
 }
@@ -595,9 +593,9 @@ func TestReusedTextIsWrittenAsItWasAtEachYield(t *testing.T) {
 			<-ctx.Done()
 		}
 	})
-	s := testutil.Open(t, nil, testutil.Serve(t, sseview.AsView(view)).URL, nil)
+	s := openPath(t, sseview.AsView(view), "/")
 	for i := range 3 {
-		assert.Equal(t, testutil.Event{Type: "n", Data: strings.Repeat("x", i+1), LastEventID: strconv.Itoa(i)}, s.Next(wait))
+		s.Expect(t, sseviewtest.Event{Type: "n", Data: strings.Repeat("x", i+1), ID: strconv.Itoa(i)})
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sseview/sseview/internal/testutil"
 	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 func TestTopic(t *testing.T) {
@@ -100,13 +101,13 @@ func waitPublished(t *testing.T, u *Updater, point string, when time.Time) {
 }
 
 // wantReading checks that ev is the reading of point at when.
-func wantReading(t *testing.T, ev testutil.Event, point string, when time.Time) {
+func wantReading(t *testing.T, ev sseviewtest.Event, point string, when time.Time) {
 	t.Helper()
 	wp, err := Simulate(point, when)
 	require.NoError(t, err)
 	assert.Equal(t, "weather", ev.Type)
 	assert.JSONEq(t, currentJSON(t, wp), ev.Data, "the reading of %s at %v", point, when)
-	assert.NotEmpty(t, ev.LastEventID, "a broker's reading has an id")
+	assert.NotEmpty(t, ev.ID, "a broker's reading has an id")
 }
 
 func lastEventID(id string) http.Header { return http.Header{"Last-Event-ID": {id}} }
@@ -115,21 +116,21 @@ func TestMemoryModeSendsPublishedReadings(t *testing.T) {
 	b := startBrokerApp(t, brokerMemory)
 	const point = "51.51,-0.13"
 
-	s := testutil.Open(t, nil, b.url+"/weather/51.51,-0.13/", nil)
-	first := s.Next(wait)
+	s := open(t, b.url+"/weather/51.51,-0.13/", nil)
+	first := nextEvent(t, s)
 	wantReading(t, first, point, at)
 
 	b.round(t)
-	ev := s.Next(wait)
+	ev := nextEvent(t, s)
 	wantReading(t, ev, point, at.Add(time.Hour))
-	assert.NotEqual(t, first.LastEventID, ev.LastEventID)
+	assert.NotEqual(t, first.ID, ev.ID)
 
 	// A reading of another point is not sent here; the next one of this
 	// point is, with no ping in between.
 	_, err := b.broker.Publish(t.Context(), Topic("40.71,-74.01"), sseview.JSON{Type: "weather", Data: map[string]string{"time": at.Format(time.RFC3339)}})
 	require.NoError(t, err)
 	b.round(t)
-	wantReading(t, s.Next(wait), point, at.Add(2*time.Hour))
+	wantReading(t, nextEvent(t, s), point, at.Add(2*time.Hour))
 
 	// The readings are still stored.
 	wp, ok, err := b.store.Latest(t.Context(), point)
@@ -141,20 +142,20 @@ func TestMemoryModeSendsPublishedReadings(t *testing.T) {
 func TestMemoryModeNewStreamGetsTheNewestReadingAtOnce(t *testing.T) {
 	b := startBrokerApp(t, brokerMemory)
 	const point = "35.68,139.69"
-	s1 := testutil.Open(t, nil, b.url+"/weather/35.68,139.69/", nil)
-	wantReading(t, s1.Next(wait), point, at)
+	s1 := open(t, b.url+"/weather/35.68,139.69/", nil)
+	wantReading(t, nextEvent(t, s1), point, at)
 	b.round(t)
-	newest := s1.Next(wait)
+	newest := nextEvent(t, s1)
 
 	// A second stream joins: it gets the newest reading, with its id, and
 	// then the live ones, each once.
-	s2 := testutil.Open(t, nil, b.url+"/weather/35.68,139.69/", nil)
-	ev := s2.Next(wait)
+	s2 := open(t, b.url+"/weather/35.68,139.69/", nil)
+	ev := nextEvent(t, s2)
 	wantReading(t, ev, point, at.Add(time.Hour))
-	assert.Equal(t, newest.LastEventID, ev.LastEventID)
+	assert.Equal(t, newest.ID, ev.ID)
 	b.round(t)
-	wantReading(t, s2.Next(wait), point, at.Add(2*time.Hour))
-	wantReading(t, s1.Next(wait), point, at.Add(2*time.Hour))
+	wantReading(t, nextEvent(t, s2), point, at.Add(2*time.Hour))
+	wantReading(t, nextEvent(t, s1), point, at.Add(2*time.Hour))
 }
 
 func TestMemoryModeResumesFromLastEventID(t *testing.T) {
@@ -164,27 +165,27 @@ func TestMemoryModeResumesFromLastEventID(t *testing.T) {
 	// would, so the updater goes on publishing.
 	defer b.updater.Watch(t.Context(), point)()
 
-	s := testutil.Open(t, nil, b.url+"/weather/-33.87,151.21/", nil)
-	seen := s.Next(wait)
+	s := open(t, b.url+"/weather/-33.87,151.21/", nil)
+	seen := nextEvent(t, s)
 	wantReading(t, seen, point, at)
-	s.Close()
+	require.NoError(t, s.Close())
 
 	b.round(t)
 	b.round(t)
-	s = testutil.Open(t, nil, b.url+"/weather/-33.87,151.21/", lastEventID(seen.LastEventID))
-	wantReading(t, s.Next(wait), point, at.Add(time.Hour))
-	wantReading(t, s.Next(wait), point, at.Add(2*time.Hour))
+	s = open(t, b.url+"/weather/-33.87,151.21/", lastEventID(seen.ID))
+	wantReading(t, nextEvent(t, s), point, at.Add(time.Hour))
+	wantReading(t, nextEvent(t, s), point, at.Add(2*time.Hour))
 	b.round(t)
-	wantReading(t, s.Next(wait), point, at.Add(3*time.Hour))
+	wantReading(t, nextEvent(t, s), point, at.Add(3*time.Hour))
 
 	// An id the broker does not know: the reset, then the newest reading.
-	s = testutil.Open(t, nil, b.url+"/weather/-33.87,151.21/", lastEventID("from-another-life"))
-	reset := s.Next(wait)
+	s = open(t, b.url+"/weather/-33.87,151.21/", lastEventID("from-another-life"))
+	reset := nextEvent(t, s)
 	assert.Equal(t, sseview.ResetEventType, reset.Type)
-	assert.NotEmpty(t, reset.LastEventID)
-	ev := s.Next(wait)
+	assert.NotEmpty(t, reset.ID)
+	ev := nextEvent(t, s)
 	wantReading(t, ev, point, at.Add(3*time.Hour))
-	assert.Equal(t, reset.LastEventID, ev.LastEventID, "the reading refreshes the page without changing the id")
+	assert.Equal(t, reset.ID, ev.ID, "the reading refreshes the page without changing the id")
 }
 
 // startNATS runs a NATS server with JetStream in the test process on a
@@ -272,39 +273,39 @@ func instancesShareReadings(t *testing.T, url, idPattern string) {
 	const point = "40.71,-74.01"
 
 	// A page on B: B's updater publishes the point's first reading.
-	sb := testutil.Open(t, nil, b.url+"/weather/40.71,-74.01/", nil)
-	first := sb.Next(wait)
+	sb := open(t, b.url+"/weather/40.71,-74.01/", nil)
+	first := nextEvent(t, sb)
 	wantReading(t, first, point, at)
-	assert.Regexp(t, regexp.MustCompile(idPattern), first.LastEventID, "the broker's id")
+	assert.Regexp(t, regexp.MustCompile(idPattern), first.ID, "the broker's id")
 
 	// A page on A for the same point: A publishes the same hour's reading,
 	// which B's page does not get twice; A's next reading reaches B's page.
-	sa := testutil.Open(t, nil, a.url+"/weather/40.71,-74.01/", nil)
-	wantReading(t, sa.Next(wait), point, at)
+	sa := open(t, a.url+"/weather/40.71,-74.01/", nil)
+	wantReading(t, nextEvent(t, sa), point, at)
 	a.round(t)
-	ev := sb.Next(wait)
+	ev := nextEvent(t, sb)
 	wantReading(t, ev, point, at.Add(time.Hour))
-	wantReading(t, sa.Next(wait), point, at.Add(time.Hour))
+	wantReading(t, nextEvent(t, sa), point, at.Add(time.Hour))
 
 	// B's page moves to A with its Last-Event-ID and misses nothing.
-	sb.Close()
+	require.NoError(t, sb.Close())
 	a.round(t)
-	s := testutil.Open(t, nil, a.url+"/weather/40.71,-74.01/", lastEventID(ev.LastEventID))
-	wantReading(t, s.Next(wait), point, at.Add(2*time.Hour))
+	s := open(t, a.url+"/weather/40.71,-74.01/", lastEventID(ev.ID))
+	wantReading(t, nextEvent(t, s), point, at.Add(2*time.Hour))
 
 	// Both publish the next hour's reading: the broker stores it once, so a page
 	// that resumes from the first reading's id, on either instance, gets
 	// each later reading once.
 	a.round(t)
 	b.round(t)
-	wantReading(t, s.Next(wait), point, at.Add(3*time.Hour))
+	wantReading(t, nextEvent(t, s), point, at.Add(3*time.Hour))
 	a.round(t)
 	for _, inst := range []*brokerApp{a, b} {
-		s := testutil.Open(t, nil, inst.url+"/weather/40.71,-74.01/", lastEventID(first.LastEventID))
+		s := open(t, inst.url+"/weather/40.71,-74.01/", lastEventID(first.ID))
 		for h := 1; h <= 4; h++ {
-			wantReading(t, s.Next(wait), point, at.Add(time.Duration(h)*time.Hour))
+			wantReading(t, nextEvent(t, s), point, at.Add(time.Duration(h)*time.Hour))
 		}
-		s.Close()
+		require.NoError(t, s.Close())
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sseview/sseview/internal/testutil"
 	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 // keyedBroker is a MemoryBroker that honours sseview.Keyed as the Broker
@@ -146,36 +147,36 @@ func TestTwoInstancesShowEachReadingOnce(t *testing.T) {
 	a := startInstance(t, broker, c.Now)
 	b := startInstance(t, broker, func() time.Time { return c.Now().Add(20 * time.Minute) })
 
-	sa := testutil.Open(t, nil, a.url+path, nil)
-	first := sa.Next(wait)
+	sa := open(t, a.url+path, nil)
+	first := nextEvent(t, sa)
 	wantReading(t, first, point, at)
-	sb := testutil.Open(t, nil, b.url+path, nil)
-	ev := sb.Next(wait)
+	sb := open(t, b.url+path, nil)
+	ev := nextEvent(t, sb)
 	wantReading(t, ev, point, at)
-	assert.Equal(t, first.LastEventID, ev.LastEventID, "one copy of the reading, one id")
+	assert.Equal(t, first.ID, ev.ID, "one copy of the reading, one id")
 
 	c.Add(time.Hour)
 	a.updater.Round(t.Context())
 	b.updater.Round(t.Context())
-	seen := sa.Next(wait)
+	seen := nextEvent(t, sa)
 	wantReading(t, seen, point, at.Add(time.Hour))
-	wantReading(t, sb.Next(wait), point, at.Add(time.Hour))
-	sa.Close()
-	sb.Close()
+	wantReading(t, nextEvent(t, sb), point, at.Add(time.Hour))
+	require.NoError(t, sa.Close())
+	require.NoError(t, sb.Close())
 
 	c.Add(time.Hour)
 	a.updater.Round(t.Context())
 	b.updater.Round(t.Context())
 	for _, inst := range []*instance{a, b} {
-		for _, from := range []testutil.Event{first, seen} {
-			s := testutil.Open(t, nil, inst.url+path, lastEventID(from.LastEventID))
+		for _, from := range []sseviewtest.Event{first, seen} {
+			s := open(t, inst.url+path, lastEventID(from.ID))
 			if from == first {
-				wantReading(t, s.Next(wait), point, at.Add(time.Hour))
+				wantReading(t, nextEvent(t, s), point, at.Add(time.Hour))
 			}
-			next := s.Next(wait)
+			next := nextEvent(t, s)
 			wantReading(t, next, point, at.Add(2*time.Hour))
-			assert.NotEqual(t, from.LastEventID, next.LastEventID)
-			s.Close()
+			assert.NotEqual(t, from.ID, next.ID)
+			require.NoError(t, s.Close())
 		}
 	}
 }

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/sseview/sseview/internal/testutil"
 	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 func TestMain(m *testing.M) {
@@ -86,18 +88,44 @@ func get(t *testing.T, method, url string) (status int, contentType, body string
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 }
 
+// open opens the event stream at url over the network, with header, as
+// the page's EventSource would, and closes it when the test ends: the test
+// fails if the handler does not return then.
+func open(t *testing.T, url string, header http.Header) *sseviewtest.Stream {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	require.NoError(t, err)
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	s, err := sseviewtest.Dial(nil, req)
+	require.NoError(t, err)
+	s.Timeout = wait
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	return s
+}
+
+// nextEvent reads the next event of s, failing the test if none comes.
+func nextEvent(t *testing.T, s *sseviewtest.Stream) sseviewtest.Event {
+	t.Helper()
+	ev, err := s.Next()
+	require.NoError(t, err)
+	return ev
+}
+
 // nextOfType returns the next event of type typ, skipping pings, and fails
 // when another type comes first.
-func nextOfType(t *testing.T, s *testutil.Stream, typ string) testutil.Event {
+func nextOfType(t *testing.T, s *sseviewtest.Stream, typ string) sseviewtest.Event {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		ev := s.Next(time.Until(deadline))
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); {
+		ev := nextEvent(t, s)
 		if ev.Type == typ {
 			return ev
 		}
-		require.Equal(t, "ping", ev.Type, "unexpected event %+v while waiting for %q", ev, typ)
+		require.Equal(t, "ping", ev.Type, "unexpected event %s while waiting for %q", ev, typ)
 	}
+	t.Fatalf("only pings for %v while waiting for %q", wait, typ)
+	return sseviewtest.Event{}
 }
 
 // lineWriter hands each line written to it to a channel, so a test can wait

@@ -14,8 +14,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/sseview/sseview/internal/testutil"
 )
 
 func TestListenAddrPrecedence(t *testing.T) {
@@ -114,15 +112,15 @@ func TestRunServesAndShutsDownAtOnce(t *testing.T) {
 		assert.NotEmpty(t, body, asset)
 	}
 
-	s := testutil.Open(t, nil, url+"weather/51.51,-0.13/", nil)
-	assert.Equal(t, "weather", s.Next(wait).Type, "the first stream of a point gets a reading at once")
-	assert.Equal(t, "ping", s.Next(wait).Type)
+	s := open(t, url+"weather/51.51,-0.13/", nil)
+	assert.Equal(t, "weather", nextEvent(t, s).Type, "the first stream of a point gets a reading at once")
+	assert.Equal(t, "ping", nextEvent(t, s).Type)
 
 	stopped := time.Now()
 	cancel() // what SIGINT does through signal.NotifyContext
 	var err error
 	for err == nil {
-		_, err = s.NextErr(wait)
+		_, err = s.Next()
 	}
 	assert.ErrorIs(t, err, io.EOF, "the open stream ends cleanly")
 	select {
@@ -146,14 +144,14 @@ func TestRunDefaultsToMemoryBroker(t *testing.T) {
 	m := brokerURLLine.FindStringSubmatch(line)
 	require.NotNil(t, m, "printed %q", line)
 
-	s := testutil.Open(t, nil, m[1]+"weather/51.51,-0.13/", nil)
-	ev := s.Next(wait)
+	s := open(t, m[1]+"weather/51.51,-0.13/", nil)
+	ev := nextEvent(t, s)
 	assert.Equal(t, "weather", ev.Type, "the first stream of a point gets a reading at once")
-	assert.NotEmpty(t, ev.LastEventID)
+	assert.NotEmpty(t, ev.ID)
 	cancel()
 	var err error
 	for err == nil {
-		_, err = s.NextErr(wait)
+		_, err = s.Next()
 	}
 	assert.ErrorIs(t, err, io.EOF, "the open stream ends cleanly")
 	select {

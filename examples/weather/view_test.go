@@ -16,6 +16,7 @@ import (
 
 	"github.com/sseview/sseview/internal/testutil"
 	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 // at is a fixed time for readings the tests write themselves.
@@ -41,9 +42,9 @@ func TestStreamSendsNewReadingsAsWeatherEvents(t *testing.T) {
 	url := serveView(t, WeatherStream{Points: store, Poll: testPoll}, nil)
 	const point = "51.51,-0.13"
 
-	s := testutil.Open(t, nil, url+"/weather/51.51,-0.13/", nil)
+	s := open(t, url+"/weather/51.51,-0.13/", nil)
 	// No reading yet: the first poll only pings, like the seed's.
-	assert.Equal(t, testutil.Event{Type: "ping", Data: "null"}, s.Next(wait))
+	assert.Equal(t, sseviewtest.Event{Type: "ping", Data: "null"}, nextEvent(t, s))
 
 	first := addReading(t, store, point, at)
 	ev := nextOfType(t, s, "weather")
@@ -51,7 +52,7 @@ func TestStreamSendsNewReadingsAsWeatherEvents(t *testing.T) {
 
 	// The same reading is not sent again: the polls after it only ping.
 	for range 3 {
-		assert.Equal(t, "ping", s.Next(wait).Type)
+		assert.Equal(t, "ping", nextEvent(t, s).Type)
 	}
 
 	// A reading of another point changes nothing here; a newer one of this
@@ -70,11 +71,11 @@ func TestStreamStartsWithTheLatestReading(t *testing.T) {
 	addReading(t, store, point, at.Add(-time.Hour)) // stored later, but older
 	url := serveView(t, WeatherStream{Points: store, Poll: testPoll}, nil)
 
-	s := testutil.Open(t, nil, url+"/weather/-33.87,151.21/", nil)
-	ev := s.Next(wait)
+	s := open(t, url+"/weather/-33.87,151.21/", nil)
+	ev := nextEvent(t, s)
 	assert.Equal(t, "weather", ev.Type)
 	assert.JSONEq(t, currentJSON(t, latest), ev.Data)
-	assert.Equal(t, testutil.Event{Type: "ping", Data: "null"}, s.Next(wait), "a ping follows every poll")
+	assert.Equal(t, sseviewtest.Event{Type: "ping", Data: "null"}, nextEvent(t, s), "a ping follows every poll")
 }
 
 func TestFirstStreamOfAPointGetsAReadingAtOnce(t *testing.T) {
@@ -85,8 +86,8 @@ func TestFirstStreamOfAPointGetsAReadingAtOnce(t *testing.T) {
 
 	// The poll interval is an hour: the reading can only come from the
 	// updater's write on the first Watch, before the first poll.
-	s := testutil.Open(t, nil, url+"/weather/35.68,139.69/", nil)
-	ev := s.Next(wait)
+	s := open(t, url+"/weather/35.68,139.69/", nil)
+	ev := nextEvent(t, s)
 	require.Equal(t, "weather", ev.Type)
 	want, err := Simulate("35.68,139.69", now)
 	require.NoError(t, err)
@@ -135,8 +136,8 @@ func TestCoordinatesOnTheEdgeAreAccepted(t *testing.T) {
 	url := serveView(t, WeatherStream{Points: store, Poll: testPoll}, nil)
 	for _, path := range []string{"/weather/90.00,180.00/", "/weather/-90.00,-180.00/", "/weather/0.00,-0.01/"} {
 		t.Run(path, func(t *testing.T) {
-			s := testutil.Open(t, nil, url+path, nil) // fails the test unless 200 text/event-stream
-			assert.Equal(t, "ping", s.Next(wait).Type)
+			s := open(t, url+path, nil) // fails the test unless 200 text/event-stream
+			assert.Equal(t, "ping", nextEvent(t, s).Type)
 		})
 	}
 }
@@ -177,12 +178,12 @@ func TestClientDisconnectStopsPolling(t *testing.T) {
 	signal := &watchSignal{watched: make(chan string, 1), unwatched: make(chan string, 1)}
 	url := serveView(t, WeatherStream{Points: points, Watcher: signal, Poll: testPoll}, nil)
 
-	s := testutil.Open(t, nil, url+"/weather/64.15,-21.94/", nil)
+	s := open(t, url+"/weather/64.15,-21.94/", nil)
 	for range 3 {
-		require.Equal(t, "ping", s.Next(wait).Type)
+		require.Equal(t, "ping", nextEvent(t, s).Type)
 	}
 	assert.Equal(t, "64.15,-21.94", <-signal.watched)
-	s.Close()
+	require.NoError(t, s.Close())
 
 	// unwatch runs in the iterator's defer: when it is called, the polling
 	// loop has returned.
@@ -216,15 +217,15 @@ func TestUpdaterForgetsPointsWithoutStreams(t *testing.T) {
 		}
 	}
 
-	a := testutil.Open(t, nil, url+"/weather/30.04,31.24/", nil)
-	b := testutil.Open(t, nil, url+"/weather/30.04,31.24/", nil)
-	c := testutil.Open(t, nil, url+"/weather/-1.29,36.82/", nil)
+	a := open(t, url+"/weather/30.04,31.24/", nil)
+	b := open(t, url+"/weather/30.04,31.24/", nil)
+	c := open(t, url+"/weather/-1.29,36.82/", nil)
 	waitWatched("-1.29,36.82", "30.04,31.24")
-	a.Close()
-	c.Close()
+	require.NoError(t, a.Close())
+	require.NoError(t, c.Close())
 	waitWatched("30.04,31.24") // b still streams it
-	assert.Equal(t, "weather", b.Next(wait).Type)
-	b.Close()
+	assert.Equal(t, "weather", nextEvent(t, b).Type)
+	require.NoError(t, b.Close())
 	waitWatched()
 }
 
@@ -269,10 +270,10 @@ func TestDatabaseErrorEndsTheStreamAndIsLogged(t *testing.T) {
 			logs := &logBuffer{}
 			url := serveView(t, WeatherStream{Points: tt.setup(t, store), Poll: testPoll}, logs.logger())
 
-			s := testutil.Open(t, nil, url+"/weather/40.71,-74.01/", nil)
+			s := open(t, url+"/weather/40.71,-74.01/", nil)
 			var err error
 			for err == nil {
-				_, err = s.NextErr(wait)
+				_, err = s.Next()
 			}
 			require.ErrorIs(t, err, io.EOF, "the stream ends instead of hanging")
 			assert.Contains(t, logs.String(), "sseview: stream failed")
@@ -286,12 +287,12 @@ func TestClosedDatabaseMidStream(t *testing.T) {
 	logs := &logBuffer{}
 	url := serveView(t, WeatherStream{Points: store, Poll: testPoll}, logs.logger())
 
-	s := testutil.Open(t, nil, url+"/weather/40.71,-74.01/", nil)
-	require.Equal(t, "ping", s.Next(wait).Type)
+	s := open(t, url+"/weather/40.71,-74.01/", nil)
+	require.Equal(t, "ping", nextEvent(t, s).Type)
 	require.NoError(t, store.Close())
 	var err error
 	for err == nil {
-		_, err = s.NextErr(wait)
+		_, err = s.Next()
 	}
 	require.ErrorIs(t, err, io.EOF)
 	assert.Contains(t, logs.String(), "sql: database is closed")
@@ -324,13 +325,13 @@ func TestClientLeavingDuringAQueryIsNoFailure(t *testing.T) {
 	handleStream(r, &sseview.Handler{View: WeatherStream{Points: points, Poll: testPoll}, Logger: logs.logger()})
 	url := testutil.Serve(t, r).URL
 
-	s := testutil.Open(t, nil, url+"/weather/1.00,2.00/", nil)
+	s := open(t, url+"/weather/1.00,2.00/", nil)
 	select {
 	case <-points.started:
 	case <-time.After(wait):
 		t.Fatal("the view did not query")
 	}
-	s.Close()
+	require.NoError(t, s.Close())
 	select {
 	case <-served:
 	case <-time.After(wait):

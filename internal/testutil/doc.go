@@ -1,12 +1,23 @@
-// Package testutil holds test-only helpers for the sseview module.
+// Package testutil holds the test helpers of this repository that are not
+// in the public test kit, sseview/sseviewtest. Tests read event streams with
+// the kit, as users do; what is here has a reason not to be:
 //
-// [Parser] is the independent oracle of the WHATWG HTML algorithm
-// "interpreting an event stream", kept in internal/eventstream and reached
-// from here under its old names. The encoder's fuzz round trip, an internal
-// test of package sseview, imports this package, so it must never import
-// package sseview (or anything that does, such as sseview/sseviewtest).
+//   - [Serve] starts an httptest.Server whose cleanup first cuts every
+//     client connection. Tests of refusals, of net/http's own checks and of
+//     clients on raw TCP talk plain HTTP to a real server, which the kit does
+//     not do (it reads streams, and fails anything but a 200 event stream);
+//     without the cut, a connection such a test leaves open would hang
+//     httptest.Server.Close.
+//   - [Open], [Stream], [NewParser], [ParseString] and [Event] are the
+//     helpers the tests of examples/board and internal/datastarcompat have
+//     not yet moved off: to sseviewtest for streams, to internal/eventstream
+//     for bytes. Nothing else uses them; new tests must not.
 //
-// The rest ([Serve], [Open], [Stream]) serves an http.Handler over loopback
-// and reads its event stream in the background without leaking goroutines,
-// so that tests run under go.uber.org/goleak stay clean.
+// Tests that check bytes exactly, such as the encoder's fuzz round trip and
+// the Shutdown tests' bodies read off raw TCP, parse them with
+// internal/eventstream, the independent oracle of the WHATWG algorithm, and
+// not through this package.
+//
+// The fuzz round trip, an internal test of package sseview, imports this
+// package, so it must never import package sseview.
 package testutil

@@ -148,7 +148,7 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, e Event) (stri
 	now := b.now()
 	t.evictAged(now, b.maxAge())
 	if seq, ok := t.keyed(key); ok {
-		b.observePublished(topic, true)
+		b.observePublished(ctx, topic, true)
 		return b.formatID(seq), nil
 	}
 	// The id is taken under the topic lock so that the topic's ids
@@ -163,7 +163,7 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, e Event) (stri
 	t.push(memEntry{seq: seq, at: now, enc: enc, key: key}, b.maxEvents())
 	b.armExpiry(t)
 	t.subs.Send(enc, fanout.Limit(b.QueueLen))
-	b.observePublished(topic, false)
+	b.observePublished(ctx, topic, false)
 	return text.ID, nil
 }
 
@@ -203,10 +203,10 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, topic, lastEventID string)
 			if !yield(e, nil) {
 				return false
 			}
-			b.observeDelivered(topic, e)
+			b.observeDelivered(ctx, topic, e)
 			return true
 		}); err != nil {
-			b.observeDropped(topic)
+			b.observeDropped(ctx, topic)
 			yield(nil, err)
 		}
 	}
@@ -239,7 +239,7 @@ func (b *MemoryBroker) catchUp(ctx context.Context, topic, lastEventID string, s
 			// Events this subscriber had yet to get were evicted
 			// while it replayed: it is too slow for the history.
 			t.mu.Unlock()
-			b.observeDropped(topic)
+			b.observeDropped(ctx, topic)
 			yield(nil, ErrSlowSubscriber)
 			return false
 		}
@@ -260,7 +260,7 @@ func (b *MemoryBroker) catchUp(ctx context.Context, topic, lastEventID string, s
 		t.mu.Unlock()
 		if reset != nil {
 			replayed = -1
-			b.observeReset(topic)
+			b.observeReset(ctx, topic)
 			if !yield(reset, nil) {
 				return false
 			}
@@ -272,7 +272,7 @@ func (b *MemoryBroker) catchUp(ctx context.Context, topic, lastEventID string, s
 		}
 		replayed += len(batch)
 		if live {
-			b.observeCaughtUp(topic, lastEventID, replayed)
+			b.observeCaughtUp(ctx, topic, lastEventID, replayed)
 			return true
 		}
 	}

@@ -46,15 +46,16 @@ type StreamObserver interface {
 
 // BrokerObserver hears a broker's traffic, for metrics: set it as a
 // broker's Observer ([MemoryBroker.Observer], and the Config.Observer of
-// the natsbroker and redisbroker packages). topic is the one the call
-// concerns. Its methods may be called from many goroutines at once, and
-// must return quickly and not block: the broker waits for them, a publisher
-// or a subscriber, and may hold a topic's lock meanwhile.
+// the natsbroker and redisbroker packages). ctx is that of the Publish or
+// Subscribe call, and topic the one the call concerns. Its methods may be
+// called from many goroutines at once, and must return quickly and not
+// block: the broker waits for them, a publisher or a subscriber, and may
+// hold a topic's lock meanwhile.
 type BrokerObserver interface {
 	// Published is called on the publisher's goroutine after each Publish
 	// that succeeded. duplicate is true when it was a [Keyed] event whose
 	// key the broker already held, so that nothing new was stored.
-	Published(topic string, duplicate bool)
+	Published(ctx context.Context, topic string, duplicate bool)
 
 	// Delivered is called on the subscriber's goroutine after each live
 	// event was handed to a subscriber and its yield returned true: for a
@@ -65,20 +66,20 @@ type BrokerObserver interface {
 	// measure how long live events take from their publisher to each
 	// client. Events a subscription replays while catching up are not
 	// delivered live, and are not reported here.
-	Delivered(topic string, published time.Time)
+	Delivered(ctx context.Context, topic string, published time.Time)
 
 	// Reset is called on the subscriber's goroutine when a subscription
 	// starts with the reset event (see [ResetEventType]).
-	Reset(topic string)
+	Reset(ctx context.Context, topic string)
 
 	// CaughtUp is called on the subscriber's goroutine when a subscription
 	// that resumed from a Last-Event-ID, without a reset, has replayed
 	// what it missed (events, possibly none) and goes live.
-	CaughtUp(topic string, events int)
+	CaughtUp(ctx context.Context, topic string, events int)
 
 	// Dropped is called on the subscriber's goroutine when a subscription
 	// ends with [ErrSlowSubscriber], while catching up or live.
-	Dropped(topic string)
+	Dropped(ctx context.Context, topic string)
 }
 
 // CloseReason says why a stream ended. Its String is the value metrics
@@ -187,35 +188,35 @@ func (s *stream) ended() {
 
 // The MemoryBroker's calls to its Observer.
 
-func (b *MemoryBroker) observePublished(topic string, duplicate bool) {
+func (b *MemoryBroker) observePublished(ctx context.Context, topic string, duplicate bool) {
 	if b.Observer != nil {
-		b.Observer.Published(topic, duplicate)
+		b.Observer.Published(ctx, topic, duplicate)
 	}
 }
 
-func (b *MemoryBroker) observeDelivered(topic string, e *Encoded) {
+func (b *MemoryBroker) observeDelivered(ctx context.Context, topic string, e *Encoded) {
 	if b.Observer != nil {
-		b.Observer.Delivered(topic, time.Unix(0, e.published))
+		b.Observer.Delivered(ctx, topic, time.Unix(0, e.published))
 	}
 }
 
-func (b *MemoryBroker) observeReset(topic string) {
+func (b *MemoryBroker) observeReset(ctx context.Context, topic string) {
 	if b.Observer != nil {
-		b.Observer.Reset(topic)
+		b.Observer.Reset(ctx, topic)
 	}
 }
 
 // observeCaughtUp reports a subscription that resumed from lastEventID and
 // replayed events, or nothing for one that started live or with a reset
 // (events -1).
-func (b *MemoryBroker) observeCaughtUp(topic, lastEventID string, events int) {
+func (b *MemoryBroker) observeCaughtUp(ctx context.Context, topic, lastEventID string, events int) {
 	if b.Observer != nil && lastEventID != "" && events >= 0 {
-		b.Observer.CaughtUp(topic, events)
+		b.Observer.CaughtUp(ctx, topic, events)
 	}
 }
 
-func (b *MemoryBroker) observeDropped(topic string) {
+func (b *MemoryBroker) observeDropped(ctx context.Context, topic string) {
 	if b.Observer != nil {
-		b.Observer.Dropped(topic)
+		b.Observer.Dropped(ctx, topic)
 	}
 }

@@ -410,22 +410,24 @@ func (o *brokerRecorder) note(format string, args ...any) {
 	o.calls = append(o.calls, fmt.Sprintf(format, args...))
 }
 
-func (o *brokerRecorder) Published(topic string, duplicate bool) {
+func (o *brokerRecorder) Published(_ context.Context, topic string, duplicate bool) {
 	o.note("published %s duplicate=%v", topic, duplicate)
 }
 
-func (o *brokerRecorder) Delivered(topic string, published time.Time) {
+func (o *brokerRecorder) Delivered(_ context.Context, topic string, published time.Time) {
 	o.mu.Lock()
 	o.lags = append(o.lags, time.Since(published))
 	o.mu.Unlock()
 	o.note("delivered %s", topic)
 }
 
-func (o *brokerRecorder) Reset(topic string) { o.note("reset %s", topic) }
+func (o *brokerRecorder) Reset(_ context.Context, topic string) { o.note("reset %s", topic) }
 
-func (o *brokerRecorder) CaughtUp(topic string, events int) { o.note("caught up %s %d", topic, events) }
+func (o *brokerRecorder) CaughtUp(_ context.Context, topic string, events int) {
+	o.note("caught up %s %d", topic, events)
+}
 
-func (o *brokerRecorder) Dropped(topic string) { o.note("dropped %s", topic) }
+func (o *brokerRecorder) Dropped(_ context.Context, topic string) { o.note("dropped %s", topic) }
 
 // waitFor waits until call was heard.
 func (o *brokerRecorder) waitFor(t *testing.T, call string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/sseview/sseview/sseview"
 )
@@ -77,9 +78,13 @@ func (b *Broker) Subscribe(ctx context.Context, topic, lastEventID string) iter.
 					return
 				}
 				pos = it.id
+				if b.observer != nil {
+					b.observer.Delivered(ctx, topic, time.UnixMilli(int64(it.id.ms)))
+				}
 			}
 			if err != nil {
 				if ctx.Err() == nil {
+					b.observeDropped(ctx, topic, err)
 					yield(nil, err)
 				}
 				return
@@ -109,9 +114,11 @@ func (b *Broker) catchUp(ctx context.Context, f *feed, s *subscriber, join strea
 	if ok {
 		arg = pos.String()
 	}
-	yielded := false
+	yielded, resetSent := false, false
+	replayed := 0 // for the observer
 	for first := true; first || pos.less(join); first = false {
 		if err := s.failure(); err != nil {
+			b.observeDropped(ctx, b.topicOf(f.key), err)
 			yield(nil, err)
 			return pos, false
 		}
@@ -135,13 +142,17 @@ func (b *Broker) catchUp(ctx context.Context, f *feed, s *subscriber, join strea
 			if yielded {
 				// Events this subscriber had yet to get were removed while it
 				// caught up: it is too slow for the history.
+				b.observeDropped(ctx, b.topicOf(f.key), sseview.ErrSlowSubscriber)
 				yield(nil, sseview.ErrSlowSubscriber)
 				return pos, false
+			}
+			if b.observer != nil {
+				b.observer.Reset(ctx, b.topicOf(f.key))
 			}
 			if !yield(h.reset, nil) {
 				return pos, false
 			}
-			yielded = true
+			yielded, resetSent = true, true
 			pos, arg = h.resetID, h.resetID.String()
 			continue
 		}
@@ -151,6 +162,7 @@ func (b *Broker) catchUp(ctx context.Context, f *feed, s *subscriber, join strea
 					return pos, false
 				}
 				yielded = true
+				replayed++
 			}
 			pos = it.id
 		}
@@ -158,6 +170,9 @@ func (b *Broker) catchUp(ctx context.Context, f *feed, s *subscriber, join strea
 			pos = join // nothing more up to join
 		}
 		arg = pos.String()
+	}
+	if b.observer != nil && !resetSent {
+		b.observer.CaughtUp(ctx, b.topicOf(f.key), replayed)
 	}
 	return pos, true
 }

@@ -1,0 +1,311 @@
+package sseviewotel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sseview/sseview/sseview"
+)
+
+// ScopeName is the instrumentation scope of the meter the instruments
+// belong to.
+const ScopeName = "github.com/sseview/sseview/sseviewotel"
+
+// The attributes the instruments record.
+const (
+	routeKey       = attribute.Key("http.route")
+	transportKey   = attribute.Key("sseview.transport")
+	closeReasonKey = attribute.Key("sseview.stream.close_reason")
+	brokerKindKey  = attribute.Key("sseview.broker.kind")
+	duplicateKey   = attribute.Key("sseview.broker.duplicate")
+)
+
+// transport is the value of sseview.transport, as SignalR's conventions
+// name the transport.
+var transport = transportKey.String("server_sent_events")
+
+var (
+	durationBuckets = []float64{0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400}
+	lagBuckets      = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+)
+
+// closeReasons are the reasons a stream ends, for a route's attribute sets.
+var closeReasons = []sseview.CloseReason{
+	sseview.CloseCompleted, sseview.CloseClientLeft, sseview.CloseWriteTimeout, sseview.CloseSlowSubscriber,
+	sseview.CloseInvalidEvent, sseview.CloseViewError, sseview.CloseShutdown, sseview.CloseMaxLifetime,
+}
+
+// Config configures [New]. Its zero value records on the global
+// MeterProvider.
+type Config struct {
+	// MeterProvider makes the meter of the instruments. Nil means
+	// otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
+}
+
+// Metrics records the metrics of streams and brokers (see the package
+// doc). It is an [sseview.Observer]: set it as a Handler's Observer; its
+// Broker method gives the observer of a broker. It is safe for concurrent
+// use, and one Metrics serves every Handler and broker of a program.
+type Metrics struct {
+	active    metric.Int64UpDownCounter
+	duration  metric.Float64Histogram
+	published metric.Int64Counter
+	lag       metric.Float64Histogram
+	resets    metric.Int64Counter
+	catchups  metric.Int64Counter
+	replayed  metric.Int64Counter
+	dropped   metric.Int64Counter
+	events    metric.Int64ObservableCounter
+	written   metric.Int64ObservableCounter
+	keepAlive metric.Int64ObservableCounter
+
+	routes sync.Map // route pattern → *route
+
+	// mu guards live and each route's counts of ended streams, so that a
+	// collection sees a stream that ends either open or ended, never both
+	// or neither.
+	mu   sync.Mutex
+	live map[*stream]struct{}
+}
+
+var _ sseview.Observer = (*Metrics)(nil)
+
+// New makes the instruments on cfg's meter provider.
+func New(cfg Config) (*Metrics, error) {
+	mp := cfg.MeterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	meter := mp.Meter(ScopeName)
+	m := &Metrics{live: make(map[*stream]struct{})}
+	var errs []error
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var err error
+	m.active, err = meter.Int64UpDownCounter("sseview.stream.active", metric.WithUnit("{stream}"),
+		metric.WithDescription("Event streams open now."))
+	check(err)
+	m.duration, err = meter.Float64Histogram("sseview.stream.duration", metric.WithUnit("s"),
+		metric.WithDescription("How long event streams lasted, by why they ended."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	check(err)
+	m.events, err = meter.Int64ObservableCounter("sseview.stream.events", metric.WithUnit("{event}"),
+		metric.WithDescription("Events written to event streams."))
+	check(err)
+	m.keepAlive, err = meter.Int64ObservableCounter("sseview.stream.keepalives", metric.WithUnit("{comment}"),
+		metric.WithDescription("Keep-alive comments written to event streams."))
+	check(err)
+	m.written, err = meter.Int64ObservableCounter("sseview.stream.written", metric.WithUnit("By"),
+		metric.WithDescription("Bytes of events and keep-alives written to event streams."))
+	check(err)
+	m.published, err = meter.Int64Counter("sseview.broker.published", metric.WithUnit("{event}"),
+		metric.WithDescription("Events published to a broker."))
+	check(err)
+	m.lag, err = meter.Float64Histogram("sseview.broker.lag", metric.WithUnit("s"),
+		metric.WithDescription("Time from an event's publish to its delivery to a live subscriber."),
+		metric.WithExplicitBucketBoundaries(lagBuckets...))
+	check(err)
+	m.resets, err = meter.Int64Counter("sseview.broker.resets", metric.WithUnit("{subscription}"),
+		metric.WithDescription("Subscriptions that started with a reset event."))
+	check(err)
+	m.catchups, err = meter.Int64Counter("sseview.broker.catchups", metric.WithUnit("{subscription}"),
+		metric.WithDescription("Subscriptions that resumed from a Last-Event-ID and caught up."))
+	check(err)
+	m.replayed, err = meter.Int64Counter("sseview.broker.replayed", metric.WithUnit("{event}"),
+		metric.WithDescription("Events replayed to subscriptions catching up."))
+	check(err)
+	m.dropped, err = meter.Int64Counter("sseview.broker.dropped", metric.WithUnit("{subscription}"),
+		metric.WithDescription("Subscribers dropped for falling behind."))
+	check(err)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("sseviewotel: %w", errors.Join(errs...))
+	}
+	if _, err := meter.RegisterCallback(m.observe, m.events, m.keepAlive, m.written); err != nil {
+		return nil, fmt.Errorf("sseviewotel: %w", err)
+	}
+	return m, nil
+}
+
+// route is the attributes of one route pattern, made once, and the counts
+// of its streams that ended.
+type route struct {
+	attrs metric.MeasurementOption
+	ended map[sseview.CloseReason]metric.MeasurementOption
+
+	// guarded by Metrics.mu
+	events, written, keepAlives int64
+}
+
+func (m *Metrics) route(pattern string) *route {
+	if rt, ok := m.routes.Load(pattern); ok {
+		return rt.(*route)
+	}
+	base := []attribute.KeyValue{transport}
+	if pattern != "" {
+		base = append(base, routeKey.String(pattern))
+	}
+	rt := &route{
+		attrs: metric.WithAttributeSet(attribute.NewSet(base...)),
+		ended: make(map[sseview.CloseReason]metric.MeasurementOption, len(closeReasons)),
+	}
+	for _, reason := range closeReasons {
+		kv := append(base[:len(base):len(base)], closeReasonKey.String(reason.String()))
+		rt.ended[reason] = metric.WithAttributeSet(attribute.NewSet(kv...))
+	}
+	actual, _ := m.routes.LoadOrStore(pattern, rt)
+	return actual.(*route)
+}
+
+// routePattern is the pattern of the route that matched r: chi's, or
+// net/http's ServeMux's; "" when there is none.
+func routePattern(r *http.Request) string {
+	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		if p := rctx.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return r.Pattern
+}
+
+// StreamStarted implements [sseview.Observer].
+func (m *Metrics) StreamStarted(r *http.Request) sseview.StreamObserver {
+	s := &stream{m: m, ctx: r.Context(), route: m.route(routePattern(r)), start: time.Now()}
+	if span := trace.SpanFromContext(s.ctx); span.IsRecording() {
+		s.span = span
+		span.AddEvent("sseview.stream.start")
+	}
+	m.mu.Lock()
+	m.live[s] = struct{}{}
+	m.mu.Unlock()
+	m.active.Add(s.ctx, 1, s.route.attrs)
+	return s
+}
+
+// stream is the observer of one stream. Its counts are atomic because a
+// collection reads them while the stream writes.
+type stream struct {
+	m     *Metrics
+	ctx   context.Context // the request's
+	route *route
+	start time.Time
+	span  trace.Span // the request's, if recording, or nil
+
+	events, written, keepAlives atomic.Int64
+}
+
+func (s *stream) EventWritten(bytes int) {
+	s.events.Add(1)
+	s.written.Add(int64(bytes))
+}
+
+func (s *stream) KeepAliveWritten(bytes int) {
+	s.keepAlives.Add(1)
+	s.written.Add(int64(bytes))
+}
+
+func (s *stream) StreamEnded(reason sseview.CloseReason) {
+	m := s.m
+	m.mu.Lock()
+	delete(m.live, s)
+	s.route.events += s.events.Load()
+	s.route.written += s.written.Load()
+	s.route.keepAlives += s.keepAlives.Load()
+	m.mu.Unlock()
+	m.active.Add(s.ctx, -1, s.route.attrs)
+	ended, ok := s.route.ended[reason]
+	if !ok {
+		ended = s.route.attrs
+	}
+	m.duration.Record(s.ctx, time.Since(s.start).Seconds(), ended)
+	if s.span != nil {
+		s.span.AddEvent("sseview.stream.end", trace.WithAttributes(
+			closeReasonKey.String(reason.String()),
+			attribute.Int64("sseview.stream.events", s.events.Load()),
+			attribute.Int64("sseview.stream.written", s.written.Load()),
+		))
+	}
+}
+
+// observe reports the counts of every route's streams, open and ended.
+func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
+	type counts struct{ events, written, keepAlives int64 }
+	m.mu.Lock()
+	sums := make(map[*route]counts)
+	m.routes.Range(func(_, v any) bool {
+		rt := v.(*route)
+		sums[rt] = counts{rt.events, rt.written, rt.keepAlives}
+		return true
+	})
+	for s := range m.live {
+		c := sums[s.route]
+		c.events += s.events.Load()
+		c.written += s.written.Load()
+		c.keepAlives += s.keepAlives.Load()
+		sums[s.route] = c
+	}
+	m.mu.Unlock()
+	for rt, c := range sums {
+		o.ObserveInt64(m.events, c.events, rt.attrs)
+		o.ObserveInt64(m.written, c.written, rt.attrs)
+		o.ObserveInt64(m.keepAlive, c.keepAlives, rt.attrs)
+	}
+	return nil
+}
+
+// Broker returns the observer of a broker of the given kind, the value of
+// the sseview.broker.kind attribute: "memory", "nats" or "redis" for the
+// brokers of sseview, or a name of your own for another.
+func (m *Metrics) Broker(kind string) sseview.BrokerObserver {
+	kindAttr := brokerKindKey.String(kind)
+	return &broker{
+		m:     m,
+		attrs: metric.WithAttributeSet(attribute.NewSet(kindAttr)),
+		published: [2]metric.MeasurementOption{
+			metric.WithAttributeSet(attribute.NewSet(kindAttr, duplicateKey.Bool(false))),
+			metric.WithAttributeSet(attribute.NewSet(kindAttr, duplicateKey.Bool(true))),
+		},
+	}
+}
+
+// broker is the observer of one broker.
+type broker struct {
+	m         *Metrics
+	attrs     metric.MeasurementOption
+	published [2]metric.MeasurementOption // not a duplicate, a duplicate
+}
+
+func (b *broker) Published(ctx context.Context, _ string, duplicate bool) {
+	i := 0
+	if duplicate {
+		i = 1
+	}
+	b.m.published.Add(ctx, 1, b.published[i])
+}
+
+func (b *broker) Delivered(ctx context.Context, _ string, published time.Time) {
+	b.m.lag.Record(ctx, max(time.Since(published).Seconds(), 0), b.attrs)
+}
+
+func (b *broker) Reset(ctx context.Context, _ string) { b.m.resets.Add(ctx, 1, b.attrs) }
+
+func (b *broker) CaughtUp(ctx context.Context, _ string, events int) {
+	b.m.catchups.Add(ctx, 1, b.attrs)
+	b.m.replayed.Add(ctx, int64(events), b.attrs)
+}
+
+func (b *broker) Dropped(ctx context.Context, _ string) { b.m.dropped.Add(ctx, 1, b.attrs) }

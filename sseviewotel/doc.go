@@ -37,13 +37,17 @@
 // The three counters are asynchronous: each stream counts in its own
 // memory, at the cost of an atomic add per event, and the counts of every
 // open and ended stream are summed when the metrics are collected, so they
-// are exact at each collection without a call into the SDK per event.
+// are exact at each collection without a call into the SDK per event. The
+// active streams and the duration are recorded once per stream.
 //
 // # Broker metrics
 //
 // Every broker instrument has the attribute sseview.broker.kind, the kind
 // given to [Metrics.Broker] ("memory", "nats", "redis"). Topics are not
-// attributes: there may be one per user.
+// attributes: there may be one per user. The counters are asynchronous, as
+// the streams' are; the lag is recorded on each live delivery, to every
+// subscriber, which makes it the observer's one call into the SDK per event
+// (see the cost below).
 //
 //	sseview.broker.published   Counter    {event}         successful publishes; also
 //	                                                      sseview.broker.duplicate (true for a
@@ -63,6 +67,8 @@
 // buckets run from half a millisecond to a minute: 0.0005, 0.001, 0.0025,
 // 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 and 60 s.
 // Events replayed by a catch-up are not delivered live and have no lag.
+// A View with [go.opentelemetry.io/otel/sdk/metric.AggregationDrop] on
+// sseview.broker.lag turns it off, clock reading included.
 //
 // # Traces
 //

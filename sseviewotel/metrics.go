@@ -61,17 +61,18 @@ type Config struct {
 type Metrics struct {
 	active    metric.Int64UpDownCounter
 	duration  metric.Float64Histogram
-	published metric.Int64Counter
 	lag       metric.Float64Histogram
-	resets    metric.Int64Counter
-	catchups  metric.Int64Counter
-	replayed  metric.Int64Counter
-	dropped   metric.Int64Counter
 	events    metric.Int64ObservableCounter
 	written   metric.Int64ObservableCounter
 	keepAlive metric.Int64ObservableCounter
+	published metric.Int64ObservableCounter
+	resets    metric.Int64ObservableCounter
+	catchups  metric.Int64ObservableCounter
+	replayed  metric.Int64ObservableCounter
+	dropped   metric.Int64ObservableCounter
 
-	routes sync.Map // route pattern → *route
+	routes  sync.Map // route pattern → *route
+	brokers sync.Map // kind → *broker
 
 	// mu guards live and each route's counts of ended streams, so that a
 	// collection sees a stream that ends either open or ended, never both
@@ -113,29 +114,30 @@ func New(cfg Config) (*Metrics, error) {
 	m.written, err = meter.Int64ObservableCounter("sseview.stream.written", metric.WithUnit("By"),
 		metric.WithDescription("Bytes of events and keep-alives written to event streams."))
 	check(err)
-	m.published, err = meter.Int64Counter("sseview.broker.published", metric.WithUnit("{event}"),
+	m.published, err = meter.Int64ObservableCounter("sseview.broker.published", metric.WithUnit("{event}"),
 		metric.WithDescription("Events published to a broker."))
 	check(err)
 	m.lag, err = meter.Float64Histogram("sseview.broker.lag", metric.WithUnit("s"),
 		metric.WithDescription("Time from an event's publish to its delivery to a live subscriber."),
 		metric.WithExplicitBucketBoundaries(lagBuckets...))
 	check(err)
-	m.resets, err = meter.Int64Counter("sseview.broker.resets", metric.WithUnit("{subscription}"),
+	m.resets, err = meter.Int64ObservableCounter("sseview.broker.resets", metric.WithUnit("{subscription}"),
 		metric.WithDescription("Subscriptions that started with a reset event."))
 	check(err)
-	m.catchups, err = meter.Int64Counter("sseview.broker.catchups", metric.WithUnit("{subscription}"),
+	m.catchups, err = meter.Int64ObservableCounter("sseview.broker.catchups", metric.WithUnit("{subscription}"),
 		metric.WithDescription("Subscriptions that resumed from a Last-Event-ID and caught up."))
 	check(err)
-	m.replayed, err = meter.Int64Counter("sseview.broker.replayed", metric.WithUnit("{event}"),
+	m.replayed, err = meter.Int64ObservableCounter("sseview.broker.replayed", metric.WithUnit("{event}"),
 		metric.WithDescription("Events replayed to subscriptions catching up."))
 	check(err)
-	m.dropped, err = meter.Int64Counter("sseview.broker.dropped", metric.WithUnit("{subscription}"),
+	m.dropped, err = meter.Int64ObservableCounter("sseview.broker.dropped", metric.WithUnit("{subscription}"),
 		metric.WithDescription("Subscribers dropped for falling behind."))
 	check(err)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("sseviewotel: %w", errors.Join(errs...))
 	}
-	if _, err := meter.RegisterCallback(m.observe, m.events, m.keepAlive, m.written); err != nil {
+	if _, err := meter.RegisterCallback(m.observe, m.events, m.keepAlive, m.written,
+		m.published, m.resets, m.catchups, m.replayed, m.dropped); err != nil {
 		return nil, fmt.Errorf("sseviewotel: %w", err)
 	}
 	return m, nil
@@ -144,8 +146,9 @@ func New(cfg Config) (*Metrics, error) {
 // route is the attributes of one route pattern, made once, and the counts
 // of its streams that ended.
 type route struct {
-	attrs metric.MeasurementOption
-	ended map[sseview.CloseReason]metric.MeasurementOption
+	set   metric.MeasurementOption
+	add   []metric.AddOption      // set, ready to pass on: no slice per call
+	ended [][]metric.RecordOption // set and each close reason, by reason
 
 	// guarded by Metrics.mu
 	events, written, keepAlives int64
@@ -159,13 +162,11 @@ func (m *Metrics) route(pattern string) *route {
 	if pattern != "" {
 		base = append(base, routeKey.String(pattern))
 	}
-	rt := &route{
-		attrs: metric.WithAttributeSet(attribute.NewSet(base...)),
-		ended: make(map[sseview.CloseReason]metric.MeasurementOption, len(closeReasons)),
-	}
+	set := metric.WithAttributeSet(attribute.NewSet(base...))
+	rt := &route{set: set, add: []metric.AddOption{set}, ended: make([][]metric.RecordOption, len(closeReasons))}
 	for _, reason := range closeReasons {
 		kv := append(base[:len(base):len(base)], closeReasonKey.String(reason.String()))
-		rt.ended[reason] = metric.WithAttributeSet(attribute.NewSet(kv...))
+		rt.ended[reason] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
 	}
 	actual, _ := m.routes.LoadOrStore(pattern, rt)
 	return actual.(*route)
@@ -192,7 +193,7 @@ func (m *Metrics) StreamStarted(r *http.Request) sseview.StreamObserver {
 	m.mu.Lock()
 	m.live[s] = struct{}{}
 	m.mu.Unlock()
-	m.active.Add(s.ctx, 1, s.route.attrs)
+	m.active.Add(s.ctx, 1, s.route.add...)
 	return s
 }
 
@@ -226,12 +227,12 @@ func (s *stream) StreamEnded(reason sseview.CloseReason) {
 	s.route.written += s.written.Load()
 	s.route.keepAlives += s.keepAlives.Load()
 	m.mu.Unlock()
-	m.active.Add(s.ctx, -1, s.route.attrs)
-	ended, ok := s.route.ended[reason]
-	if !ok {
-		ended = s.route.attrs
+	m.active.Add(s.ctx, -1, s.route.add...)
+	ended := []metric.RecordOption{s.route.set}
+	if int(reason) < len(s.route.ended) {
+		ended = s.route.ended[reason]
 	}
-	m.duration.Record(s.ctx, time.Since(s.start).Seconds(), ended)
+	m.duration.Record(s.ctx, time.Since(s.start).Seconds(), ended...)
 	if s.span != nil {
 		s.span.AddEvent("sseview.stream.end", trace.WithAttributes(
 			closeReasonKey.String(reason.String()),
@@ -260,52 +261,78 @@ func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
 	}
 	m.mu.Unlock()
 	for rt, c := range sums {
-		o.ObserveInt64(m.events, c.events, rt.attrs)
-		o.ObserveInt64(m.written, c.written, rt.attrs)
-		o.ObserveInt64(m.keepAlive, c.keepAlives, rt.attrs)
+		o.ObserveInt64(m.events, c.events, rt.set)
+		o.ObserveInt64(m.written, c.written, rt.set)
+		o.ObserveInt64(m.keepAlive, c.keepAlives, rt.set)
 	}
+	m.brokers.Range(func(_, v any) bool {
+		b := v.(*broker)
+		o.ObserveInt64(m.published, b.published[0].Load(), b.publishedSets[0])
+		o.ObserveInt64(m.published, b.published[1].Load(), b.publishedSets[1])
+		o.ObserveInt64(m.resets, b.resets.Load(), b.set)
+		o.ObserveInt64(m.catchups, b.catchups.Load(), b.set)
+		o.ObserveInt64(m.replayed, b.replayed.Load(), b.set)
+		o.ObserveInt64(m.dropped, b.dropped.Load(), b.set)
+		return true
+	})
 	return nil
 }
 
-// Broker returns the observer of a broker of the given kind, the value of
-// the sseview.broker.kind attribute: "memory", "nats" or "redis" for the
-// brokers of sseview, or a name of your own for another.
+// Broker returns the observer of the brokers of the given kind, the value
+// of the sseview.broker.kind attribute: "memory", "nats" or "redis" for the
+// brokers of sseview, or a name of your own for another. Brokers of one
+// kind share its observer and its counts.
 func (m *Metrics) Broker(kind string) sseview.BrokerObserver {
+	if b, ok := m.brokers.Load(kind); ok {
+		return b.(*broker)
+	}
 	kindAttr := brokerKindKey.String(kind)
-	return &broker{
-		m:     m,
-		attrs: metric.WithAttributeSet(attribute.NewSet(kindAttr)),
-		published: [2]metric.MeasurementOption{
+	set := metric.WithAttributeSet(attribute.NewSet(kindAttr))
+	b := &broker{
+		m:      m,
+		set:    set,
+		record: []metric.RecordOption{set},
+		publishedSets: [2]metric.ObserveOption{
 			metric.WithAttributeSet(attribute.NewSet(kindAttr, duplicateKey.Bool(false))),
 			metric.WithAttributeSet(attribute.NewSet(kindAttr, duplicateKey.Bool(true))),
 		},
 	}
+	actual, _ := m.brokers.LoadOrStore(kind, b)
+	return actual.(*broker)
 }
 
-// broker is the observer of one broker.
+// broker is the observer of the brokers of one kind. Its counts are summed
+// at collection, like a stream's: the lag alone is recorded as it comes.
 type broker struct {
-	m         *Metrics
-	attrs     metric.MeasurementOption
-	published [2]metric.MeasurementOption // not a duplicate, a duplicate
+	m             *Metrics
+	set           metric.MeasurementOption
+	record        []metric.RecordOption   // set, ready to pass on: no slice per call
+	publishedSets [2]metric.ObserveOption // not a duplicate, a duplicate
+
+	published                           [2]atomic.Int64 // not a duplicate, a duplicate
+	resets, catchups, replayed, dropped atomic.Int64
 }
 
-func (b *broker) Published(ctx context.Context, _ string, duplicate bool) {
+func (b *broker) Published(_ context.Context, _ string, duplicate bool) {
 	i := 0
 	if duplicate {
 		i = 1
 	}
-	b.m.published.Add(ctx, 1, b.published[i])
+	b.published[i].Add(1)
 }
 
 func (b *broker) Delivered(ctx context.Context, _ string, published time.Time) {
-	b.m.lag.Record(ctx, max(time.Since(published).Seconds(), 0), b.attrs)
+	// Enabled spares the clock when a View drops the lag.
+	if b.m.lag.Enabled(ctx) {
+		b.m.lag.Record(ctx, max(time.Since(published).Seconds(), 0), b.record...)
+	}
 }
 
-func (b *broker) Reset(ctx context.Context, _ string) { b.m.resets.Add(ctx, 1, b.attrs) }
+func (b *broker) Reset(context.Context, string) { b.resets.Add(1) }
 
-func (b *broker) CaughtUp(ctx context.Context, _ string, events int) {
-	b.m.catchups.Add(ctx, 1, b.attrs)
-	b.m.replayed.Add(ctx, int64(events), b.attrs)
+func (b *broker) CaughtUp(_ context.Context, _ string, events int) {
+	b.catchups.Add(1)
+	b.replayed.Add(int64(events))
 }
 
-func (b *broker) Dropped(ctx context.Context, _ string) { b.m.dropped.Add(ctx, 1, b.attrs) }
+func (b *broker) Dropped(context.Context, string) { b.dropped.Add(1) }

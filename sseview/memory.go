@@ -57,8 +57,10 @@ type MemoryBroker struct {
 	// no limit (a subscriber is never dropped, and its queue grows with
 	// what it has yet to take).
 	QueueLen int
-	// Observer, when set, hears the broker's publishes, resets, catch-ups
-	// and drops (see [BrokerObserver]), for metrics. Nil observes nothing.
+	// Observer, when set, hears the broker's publishes, live deliveries,
+	// resets, catch-ups and drops (see [BrokerObserver]), for metrics. A
+	// delivery's publish time is this process's clock at Publish. Nil
+	// observes nothing.
 	Observer BrokerObserver
 
 	once  sync.Once
@@ -162,8 +164,9 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, e Event) (stri
 	enc.published = b.start.UnixNano() + now
 	t.push(memEntry{seq: seq, at: now, enc: enc, key: key}, b.maxEvents())
 	b.armExpiry(t)
-	t.subs.Send(enc, fanout.Limit(b.QueueLen))
+	// Told first, the observer never hears of a delivery before its publish.
 	b.observePublished(ctx, topic, false)
+	t.subs.Send(enc, fanout.Limit(b.QueueLen))
 	return text.ID, nil
 }
 

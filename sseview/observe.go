@@ -52,9 +52,12 @@ type StreamObserver interface {
 // block: the broker waits for them, a publisher or a subscriber, and may
 // hold a topic's lock meanwhile.
 type BrokerObserver interface {
-	// Published is called on the publisher's goroutine after each Publish
-	// that succeeded. duplicate is true when it was a [Keyed] event whose
-	// key the broker already held, so that nothing new was stored.
+	// Published is called on the publisher's goroutine for each Publish
+	// that succeeds, once its event is stored: the MemoryBroker calls it
+	// before any subscriber can get the event, the brokers whose store
+	// acknowledges a publish once it did, which may be after. duplicate is
+	// true for a [Keyed] event whose key the broker already held, so that
+	// nothing new was stored.
 	Published(ctx context.Context, topic string, duplicate bool)
 
 	// Delivered is called on the subscriber's goroutine after each live

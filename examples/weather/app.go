@@ -37,6 +37,7 @@ type app struct {
 	handler http.Handler
 	broker  sseview.Broker // nil in poll mode
 	nc      *nats.Conn     // the NATS connection of a NATS broker
+	metrics *telemetry     // served at /metrics
 	dbPath  string         // the database shown to the user
 	tmpDir  string         // removed by Close when the database lives in it
 }
@@ -62,6 +63,10 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	a.store = store
+	if a.metrics, err = newTelemetry(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if err := a.openBroker(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -82,9 +87,11 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	r.Get("/", page.ServeHTTP)
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
 	r.Get(weatherRoute, (&sseview.Handler{
-		View:   view,
-		Logger: cfg.Logger,
+		View:     view,
+		Logger:   cfg.Logger,
+		Observer: a.metrics,
 	}).ServeHTTP)
+	r.Get("/metrics", a.metrics.scrape.ServeHTTP)
 	a.handler = r
 	return a, nil
 }
@@ -95,7 +102,7 @@ func (a *app) openBroker(ctx context.Context) error {
 	case brokerPoll:
 		return nil
 	case "", brokerMemory:
-		a.broker = &sseview.MemoryBroker{}
+		a.broker = &sseview.MemoryBroker{Observer: a.metrics.Broker("memory")}
 		return nil
 	default:
 		if err := checkBroker(mode); err != nil {
@@ -105,7 +112,7 @@ func (a *app) openBroker(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("weather: connect to NATS at %s: %w", redacted(mode), err)
 		}
-		b, err := natsbroker.New(ctx, nc, natsbroker.Config{Logger: a.cfg.Logger})
+		b, err := natsbroker.New(ctx, nc, natsbroker.Config{Logger: a.cfg.Logger, Observer: a.metrics.Broker("nats")})
 		if err != nil {
 			nc.Close()
 			return fmt.Errorf("weather: %w", err)
@@ -132,8 +139,8 @@ func (a *app) brokerName() string {
 	return brokerMemory
 }
 
-// Close closes the broker, the database and removes the database's
-// temporary directory, if any.
+// Close closes the broker, the database and the metrics, and removes the
+// database's temporary directory, if any.
 func (a *app) Close() error {
 	var err error
 	if b, ok := a.broker.(*natsbroker.Broker); ok {
@@ -142,6 +149,9 @@ func (a *app) Close() error {
 	}
 	if a.store != nil {
 		err = errors.Join(err, a.store.Close())
+	}
+	if a.metrics != nil {
+		err = errors.Join(err, a.metrics.Close())
 	}
 	a.removeTmp()
 	return err

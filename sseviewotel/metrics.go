@@ -206,25 +206,64 @@ type stream struct {
 	start time.Time
 	span  trace.Span // the request's, if recording, or nil
 
-	events, written, keepAlives atomic.Int64
+	// counts packs the events written (the top 24 bits) and the bytes (the
+	// low 40) since the last fold, so that an event costs one atomic add,
+	// some 2 ns, where two cost 5 to 7 (BenchmarkStream writes an event in
+	// about 80 ns). It is folded into events and written, under Metrics.mu,
+	// long before either part could overflow into the other.
+	counts          atomic.Uint64
+	events, written int64 // folded counts; guarded by Metrics.mu
+	keepAlives      atomic.Int64
 }
 
+const (
+	eventShift = 40
+	bytesMask  = 1<<eventShift - 1
+	// A fold is due when either part of counts reaches half its range: an
+	// add of less than 2^39 bytes (512 GiB) cannot carry over then.
+	foldEvents = 1 << 63
+	foldBytes  = 1 << (eventShift - 1)
+)
+
 func (s *stream) EventWritten(bytes int) {
-	s.events.Add(1)
-	s.written.Add(int64(bytes))
+	if v := s.counts.Add(1<<eventShift | uint64(bytes)); v >= foldEvents || v&bytesMask >= foldBytes {
+		s.fold()
+	}
 }
 
 func (s *stream) KeepAliveWritten(bytes int) {
 	s.keepAlives.Add(1)
-	s.written.Add(int64(bytes))
+	if v := s.counts.Add(uint64(bytes)); v&bytesMask >= foldBytes {
+		s.fold()
+	}
+}
+
+// fold moves counts into events and written.
+func (s *stream) fold() {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	s.foldLocked()
+}
+
+func (s *stream) foldLocked() {
+	v := s.counts.Swap(0)
+	s.events += int64(v >> eventShift)
+	s.written += int64(v & bytesMask)
+}
+
+// totals returns the stream's counts so far; Metrics.mu must be held.
+func (s *stream) totals() (events, written int64) {
+	v := s.counts.Load()
+	return s.events + int64(v>>eventShift), s.written + int64(v&bytesMask)
 }
 
 func (s *stream) StreamEnded(reason sseview.CloseReason) {
 	m := s.m
 	m.mu.Lock()
 	delete(m.live, s)
-	s.route.events += s.events.Load()
-	s.route.written += s.written.Load()
+	s.foldLocked()
+	s.route.events += s.events
+	s.route.written += s.written
 	s.route.keepAlives += s.keepAlives.Load()
 	m.mu.Unlock()
 	m.active.Add(s.ctx, -1, s.route.add...)
@@ -236,8 +275,8 @@ func (s *stream) StreamEnded(reason sseview.CloseReason) {
 	if s.span != nil {
 		s.span.AddEvent("sseview.stream.end", trace.WithAttributes(
 			closeReasonKey.String(reason.String()),
-			attribute.Int64("sseview.stream.events", s.events.Load()),
-			attribute.Int64("sseview.stream.written", s.written.Load()),
+			attribute.Int64("sseview.stream.events", s.events),
+			attribute.Int64("sseview.stream.written", s.written),
 		))
 	}
 }
@@ -254,8 +293,9 @@ func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
 	})
 	for s := range m.live {
 		c := sums[s.route]
-		c.events += s.events.Load()
-		c.written += s.written.Load()
+		events, written := s.totals()
+		c.events += events
+		c.written += written
 		c.keepAlives += s.keepAlives.Load()
 		sums[s.route] = c
 	}

@@ -655,3 +655,21 @@ func TestSpanEvents(t *testing.T) {
 		attribute.Int64("sseview.stream.written", 13),
 	}, events[1].Attributes)
 }
+
+func TestCountsOfHugeStreams(t *testing.T) {
+	// A stream's counts fold into wider ones long before they overflow.
+	m := newMetrics(t)
+	s := m.StreamStarted(httptest.NewRequest(http.MethodGet, "/", nil))
+	const events, size = 10, 1 << 38 // 2.5 TiB in all
+	for range events {
+		s.EventWritten(size)
+	}
+	s.KeepAliveWritten(15)
+	for _, when := range []string{"open", "ended"} {
+		got := m.collect(t)
+		assert.Equal(t, int64(events), got.sum(t, "sseview.stream.events", sse), when)
+		assert.Equal(t, int64(events*size+15), got.sum(t, "sseview.stream.written", sse), when)
+		assert.Equal(t, int64(1), got.sum(t, "sseview.stream.keepalives", sse), when)
+		s.StreamEnded(sseview.CloseCompleted)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -68,7 +69,7 @@ func (b *Broker) Subscribe(ctx context.Context, topic, lastEventID string) iter.
 				return false
 			}
 			if b.observer != nil {
-				b.observer.Delivered(ctx, topic, it.at)
+				b.observer.Delivered(ctx, topic, time.Unix(0, it.at))
 			}
 			return true
 		})

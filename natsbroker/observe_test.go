@@ -18,20 +18,25 @@ import (
 // observerRecorder is a BrokerObserver that keeps what it heard as lines,
 // with the lags of the deliveries, and tells of each call.
 type observerRecorder struct {
-	mu    sync.Mutex
-	calls []string
-	lags  []time.Duration
-	heard chan string
+	mu      sync.Mutex
+	calls   []string
+	lags    []time.Duration
+	changed chan struct{} // a signal after each call
 }
 
-func newObserverRecorder() *observerRecorder { return &observerRecorder{heard: make(chan string, 64)} }
+func newObserverRecorder() *observerRecorder {
+	return &observerRecorder{changed: make(chan struct{}, 1)}
+}
 
 func (o *observerRecorder) note(format string, args ...any) {
 	call := fmt.Sprintf(format, args...)
 	o.mu.Lock()
 	o.calls = append(o.calls, call)
 	o.mu.Unlock()
-	o.heard <- call
+	select {
+	case o.changed <- struct{}{}:
+	default: // a signal is pending
+	}
 }
 
 func (o *observerRecorder) Published(_ context.Context, topic string, duplicate bool) {
@@ -53,20 +58,28 @@ func (o *observerRecorder) CaughtUp(_ context.Context, topic string, events int)
 
 func (o *observerRecorder) Dropped(_ context.Context, topic string) { o.note("dropped %s", topic) }
 
-// waitFor waits until the observer hears call.
+// waitFor waits until the observer has heard call, since the last take.
 func (o *observerRecorder) waitFor(t *testing.T, call string) {
 	t.Helper()
 	deadline := time.After(wait)
-	for {
+	for !o.heard(call) {
 		select {
-		case c := <-o.heard:
-			if c == call {
-				return
-			}
+		case <-o.changed:
 		case <-deadline:
 			t.Fatalf("timed out waiting for %q", call)
 		}
 	}
+}
+
+func (o *observerRecorder) heard(call string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, c := range o.calls {
+		if c == call {
+			return true
+		}
+	}
+	return false
 }
 
 // take returns what was heard so far, and forgets it.
@@ -75,9 +88,6 @@ func (o *observerRecorder) take() ([]string, []time.Duration) {
 	defer o.mu.Unlock()
 	calls, lags := o.calls, o.lags
 	o.calls, o.lags = nil, nil
-	for len(o.heard) > 0 {
-		<-o.heard
-	}
 	return calls, lags
 }
 

@@ -1,7 +1,7 @@
 # Every target is what CI runs (see .ci/run). Each Go module of the repo is
 # listed in MODULES; the core module is ".".
 GO ?= go
-MODULES := . natsbroker redisbroker examples/weather examples/board bench internal/datastarcompat faults loadtest
+MODULES := . natsbroker redisbroker sseviewotel examples/weather examples/board bench internal/datastarcompat faults loadtest
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: run run-board test lint fuzz bench bench-go bench-harness bench-smoke loadtest e2e faults

@@ -141,6 +141,12 @@ type Config struct {
 	// Logger receives messages on the stream that are not events and the
 	// live consumers' connection troubles. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Observer, when set, hears the broker's publishes, live deliveries,
+	// resets, catch-ups and drops (see [sseview.BrokerObserver]), for
+	// metrics. A delivery's publish time is the one the NATS server
+	// stored the message at, by its clock. Nil observes nothing.
+	Observer sseview.BrokerObserver
 }
 
 const (
@@ -182,6 +188,7 @@ type Broker struct {
 	publishTimeout time.Duration // positive
 	catchUps       chan struct{} // a token per catch-up in progress
 	logger         *slog.Logger
+	observer       sseview.BrokerObserver // nil: none
 
 	// life is cancelled by Close: it ends the catch-ups and live feeds
 	// being started.
@@ -286,6 +293,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		publishTimeout: publishTimeout,
 		catchUps:       make(chan struct{}, catchUps),
 		logger:         logger,
+		observer:       cfg.Observer,
 		life:           life,
 		endLife:        endLife,
 		closing:        make(chan struct{}),

@@ -31,7 +31,8 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *fanout.Queue[item]
 		}
 		return 0, false
 	}
-	yielded := false
+	yielded, resetSent := false, false
+	replayed := 0 // for the observer
 	var pos uint64
 	// begin decides where to start (again) from the client's id; false
 	// means the subscription is over.
@@ -43,7 +44,10 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *fanout.Queue[item]
 			return false
 		}
 		if reset != nil {
-			yielded = true
+			yielded, resetSent = true, true
+			if b.observer != nil {
+				b.observer.Reset(ctx, b.topicOf(subj))
+			}
 			return yield(reset, nil)
 		}
 		return true
@@ -54,6 +58,9 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *fanout.Queue[item]
 	for restarts := 0; ; {
 		target := catchUpTarget(s, start, pos)
 		if target == 0 {
+			if b.observer != nil && !resetSent {
+				b.observer.CaughtUp(ctx, b.topicOf(subj), replayed)
+			}
 			return pos, true
 		}
 		select {
@@ -78,6 +85,7 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *fanout.Queue[item]
 		if !ok {
 			if yielded || restarts == 2 {
 				// Its client resumes from what it has, or gets a reset.
+				b.observeDropped(ctx, b.topicOf(subj), sseview.ErrSlowSubscriber)
 				return fail(sseview.ErrSlowSubscriber)
 			}
 			// The client's id went out of the history just now. Nothing
@@ -95,6 +103,7 @@ func (b *Broker) catchUp(ctx context.Context, subj string, s *fanout.Queue[item]
 					return 0, false
 				}
 				yielded = true
+				replayed++
 			}
 			pos = it.seq
 		}

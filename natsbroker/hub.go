@@ -38,6 +38,7 @@ type hub struct {
 type item struct {
 	seq uint64
 	ev  *sseview.Encoded
+	at  int64 // when the NATS server stored it (Unix ns), for the observer
 }
 
 // acquire returns the running hub of subj, starting it if this is its first
@@ -208,7 +209,7 @@ func (h *hub) deliver(msg jetstream.Msg) {
 		h.b.logger.Error("natsbroker: skipping a message that is not an event", "err", err)
 		return
 	}
-	h.subs.Send(item{seq: seq, ev: ev}, h.b.queue)
+	h.subs.Send(item{seq: seq, ev: ev, at: md.Timestamp.UnixNano()}, h.b.queue)
 }
 
 // consumeError hears the live consumer's troubles. The ordered consumer

@@ -31,6 +31,9 @@ func (b *Broker) subject(topic string) (string, error) {
 	return b.prefix + "." + topic, nil
 }
 
+// topicOf maps a subject of the broker's back to its topic.
+func (b *Broker) topicOf(subj string) string { return subj[len(b.prefix)+1:] }
+
 // message returns the message that carries enc on subj.
 func message(subj string, enc *sseview.Encoded) *nats.Msg {
 	t, _ := enc.MarshalEvent()

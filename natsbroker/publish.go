@@ -62,5 +62,8 @@ func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (st
 	if err != nil {
 		return "", fmt.Errorf("natsbroker: publish to %s: %w", quote.Bounded(topic), err)
 	}
+	if b.observer != nil {
+		b.observer.Published(ctx, topic, ack.Duplicate)
+	}
 	return strconv.FormatUint(ack.Sequence, 10), nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -64,11 +65,26 @@ func (b *Broker) Subscribe(ctx context.Context, topic, lastEventID string) iter.
 				return true // already delivered by the catch-up
 			}
 			pos = it.seq
-			return yield(it.ev, nil)
+			if !yield(it.ev, nil) {
+				return false
+			}
+			if b.observer != nil {
+				b.observer.Delivered(ctx, topic, time.Unix(0, it.at))
+			}
+			return true
 		})
 		if err != nil && ctx.Err() == nil {
+			b.observeDropped(ctx, topic, err)
 			yield(nil, err)
 		}
+	}
+}
+
+// observeDropped tells the observer of a subscription on topic that ends
+// with err, when err is the drop of a slow subscriber.
+func (b *Broker) observeDropped(ctx context.Context, topic string, err error) {
+	if b.observer != nil && errors.Is(err, sseview.ErrSlowSubscriber) {
+		b.observer.Dropped(ctx, topic)
 	}
 }
 

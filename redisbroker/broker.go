@@ -147,6 +147,12 @@ type Config struct {
 	// Logger receives entries that are not events and the live readers'
 	// connection troubles. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Observer, when set, hears the broker's publishes, live deliveries,
+	// resets, catch-ups and drops (see [sseview.BrokerObserver]), for
+	// metrics. A delivery's publish time is its entry's id, which Redis
+	// gives by its clock in milliseconds. Nil observes nothing.
+	Observer sseview.BrokerObserver
 }
 
 const (
@@ -184,6 +190,7 @@ type Broker struct {
 	queue     int           // fanout.Limit of QueueLen
 	catchUps  chan struct{} // a token per catch-up batch in progress
 	logger    *slog.Logger
+	observer  sseview.BrokerObserver // nil: none
 
 	readers sync.WaitGroup
 	ctx     context.Context // the live readers'; cancelled by Close
@@ -253,6 +260,7 @@ func New(ctx context.Context, opts *redis.Options, cfg Config) (*Broker, error) 
 		timeout:   defaultTimeout,
 		queue:     fanout.Limit(cfg.QueueLen),
 		logger:    cfg.Logger,
+		observer:  cfg.Observer,
 		feeds:     make(map[string]*feed),
 		closing:   make(chan struct{}),
 	}
@@ -362,6 +370,17 @@ func (b *Broker) key(topic string) (string, error) {
 		return "", err
 	}
 	return b.prefix + "{" + topic + "}", nil
+}
+
+// topicOf maps a stream key of the broker's back to its topic.
+func (b *Broker) topicOf(key string) string { return key[len(b.prefix)+1 : len(key)-1] }
+
+// observeDropped tells the observer of a subscription on topic that ends
+// with err, when err is the drop of a slow subscriber.
+func (b *Broker) observeDropped(ctx context.Context, topic string, err error) {
+	if b.observer != nil && errors.Is(err, sseview.ErrSlowSubscriber) {
+		b.observer.Dropped(ctx, topic)
+	}
 }
 
 // wrap makes the error of a failed call to Redis made with a Timeout

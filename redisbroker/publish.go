@@ -64,6 +64,10 @@ func (b *Broker) Publish(ctx context.Context, topic string, e sseview.Event) (st
 	if err != nil {
 		return "", fmt.Errorf("redisbroker: %s: %w", what, err)
 	}
+	if b.observer != nil {
+		dup, _ := res[1].(int64)
+		b.observer.Published(ctx, topic, dup == 1)
+	}
 	return id.eventID(idPrefix(key)), nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/sseview/sseview/internal/fanout"
 	"github.com/sseview/sseview/sseview"
@@ -63,9 +64,16 @@ func (b *Broker) Subscribe(ctx context.Context, topic, lastEventID string) iter.
 				return true // delivered by the catch-up
 			}
 			pos = it.id
-			return yield(it.ev, nil)
+			if !yield(it.ev, nil) {
+				return false
+			}
+			if b.observer != nil {
+				b.observer.Delivered(ctx, topic, time.UnixMilli(int64(it.id.ms)))
+			}
+			return true
 		})
 		if err != nil && ctx.Err() == nil {
+			b.observeDropped(ctx, topic, err)
 			yield(nil, err)
 		}
 	}
@@ -90,7 +98,8 @@ func (b *Broker) catchUp(ctx context.Context, f *feed, s *fanout.Queue[item], jo
 	if ok {
 		arg = pos.String()
 	}
-	yielded := false
+	yielded, resetSent := false, false
+	replayed := 0 // for the observer
 	// The first batch is read even when pos is at or after join: it is
 	// what checks that the history still reaches pos.
 	target := join
@@ -98,6 +107,9 @@ func (b *Broker) catchUp(ctx context.Context, f *feed, s *fanout.Queue[item], jo
 		if !first {
 			var more bool
 			if target, more = catchUpTarget(s, join, pos); !more {
+				if b.observer != nil && !resetSent {
+					b.observer.CaughtUp(ctx, b.topicOf(f.key), replayed)
+				}
 				return pos, true
 			}
 		}
@@ -121,13 +133,17 @@ func (b *Broker) catchUp(ctx context.Context, f *feed, s *fanout.Queue[item], jo
 			if yielded {
 				// Events this subscriber had yet to get were removed while it
 				// caught up: it is too slow for the history.
+				b.observeDropped(ctx, b.topicOf(f.key), sseview.ErrSlowSubscriber)
 				yield(nil, sseview.ErrSlowSubscriber)
 				return pos, false
+			}
+			if b.observer != nil {
+				b.observer.Reset(ctx, b.topicOf(f.key))
 			}
 			if !yield(h.reset, nil) {
 				return pos, false
 			}
-			yielded = true
+			yielded, resetSent = true, true
 			pos, arg = h.resetID, h.resetID.String()
 			continue
 		}
@@ -137,6 +153,7 @@ func (b *Broker) catchUp(ctx context.Context, f *feed, s *fanout.Queue[item], jo
 					return pos, false
 				}
 				yielded = true
+				replayed++
 			}
 			pos = it.id
 		}

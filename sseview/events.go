@@ -129,6 +129,9 @@ func (c Comment) MarshalEvent() (Text, error) {
 type Encoded struct {
 	text Text
 	wire []byte
+	// published is when the MemoryBroker published the event (Unix ns), or
+	// 0, for its Observer.
+	published int64
 }
 
 // Encode validates e and encodes it once.

@@ -57,6 +57,11 @@ type MemoryBroker struct {
 	// no limit (a subscriber is never dropped, and its queue grows with
 	// what it has yet to take).
 	QueueLen int
+	// Observer, when set, hears the broker's publishes, live deliveries,
+	// resets, catch-ups and drops (see [BrokerObserver]), for metrics. A
+	// delivery's publish time is this process's clock at Publish. Nil
+	// observes nothing.
+	Observer BrokerObserver
 
 	once  sync.Once
 	epoch string // the ids' prefix, "<base 36>-"
@@ -145,6 +150,7 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, e Event) (stri
 	now := b.now()
 	t.evictAged(now, b.maxAge())
 	if seq, ok := t.keyed(key); ok {
+		b.observePublished(ctx, topic, true)
 		return b.formatID(seq), nil
 	}
 	// The id is taken under the topic lock so that the topic's ids
@@ -155,8 +161,11 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, e Event) (stri
 	if err != nil {
 		return "", err
 	}
+	enc.published = b.start.UnixNano() + now
 	t.push(memEntry{seq: seq, at: now, enc: enc, key: key}, b.maxEvents())
 	b.armExpiry(t)
+	// Told first, the observer never hears of a delivery before its publish.
+	b.observePublished(ctx, topic, false)
 	t.subs.Send(enc, fanout.Limit(b.QueueLen))
 	return text.ID, nil
 }
@@ -193,7 +202,14 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, topic, lastEventID string)
 		}
 		// The live loop is all that stays on the stack while the stream
 		// waits; catchUp's frame is gone by then (see Handler.accept).
-		if err := sub.Drain(ctx, func(e *Encoded, _ error) bool { return yield(e, nil) }); err != nil {
+		if err := sub.Drain(ctx, func(e *Encoded, _ error) bool {
+			if !yield(e, nil) {
+				return false
+			}
+			b.observeDelivered(ctx, topic, e)
+			return true
+		}); err != nil {
+			b.observeDropped(ctx, topic)
 			yield(nil, err)
 		}
 	}
@@ -206,6 +222,7 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, topic, lastEventID string)
 func (b *MemoryBroker) catchUp(ctx context.Context, topic, lastEventID string, sub *memSub, yield func(Event, error) bool) bool {
 	pos, known := b.parseID(lastEventID)
 	live := lastEventID == ""
+	replayed := 0 // for the observer; -1 after a reset
 	var batch []*Encoded
 	for first := true; ; first = false {
 		if ctx.Err() != nil {
@@ -225,6 +242,7 @@ func (b *MemoryBroker) catchUp(ctx context.Context, topic, lastEventID string, s
 			// Events this subscriber had yet to get were evicted
 			// while it replayed: it is too slow for the history.
 			t.mu.Unlock()
+			b.observeDropped(ctx, topic)
 			yield(nil, ErrSlowSubscriber)
 			return false
 		}
@@ -243,15 +261,21 @@ func (b *MemoryBroker) catchUp(ctx context.Context, topic, lastEventID string, s
 			t.subs.Add(&sub.Queue)
 		}
 		t.mu.Unlock()
-		if reset != nil && !yield(reset, nil) {
-			return false
+		if reset != nil {
+			replayed = -1
+			b.observeReset(ctx, topic)
+			if !yield(reset, nil) {
+				return false
+			}
 		}
 		for _, e := range batch {
 			if !yield(e, nil) {
 				return false
 			}
 		}
+		replayed += len(batch)
 		if live {
+			b.observeCaughtUp(ctx, topic, lastEventID, replayed)
 			return true
 		}
 	}

@@ -31,6 +31,10 @@ type stream struct {
 	expiry *time.Timer
 	// registry holds the stream for EndStreamsOnShutdown, or is nil.
 	registry *registry
+	// obs hears the stream (see Handler.Observer), or is nil; reason is
+	// why the stream ends, for obs (see classify).
+	obs    StreamObserver
+	reason CloseReason
 	// endBy is the write deadline cut set (Unix ns), or zero: no later
 	// deadline may replace it. It is atomic because cut sets it while a
 	// write may hold mu.
@@ -47,9 +51,9 @@ type stream struct {
 // start sends the response headers, and the retry hint if there is one.
 // It returns a nil stream, having sent nothing, when the writer cannot
 // flush; a write error comes back with the broken stream.
-func (h *Handler) start(ctx context.Context, w http.ResponseWriter) (*stream, error) {
+func (h *Handler) start(r *http.Request, w http.ResponseWriter) (*stream, error) {
 	s := &stream{
-		ctx:          ctx,
+		ctx:          r.Context(),
 		w:            w,
 		rc:           http.NewResponseController(w),
 		writeTimeout: h.writeTimeout(),
@@ -71,6 +75,7 @@ func (h *Handler) start(ctx context.Context, w http.ResponseWriter) (*stream, er
 	if err := sendHeaders(w, s.rc); err != nil {
 		return s, s.fail(err)
 	}
+	s.observe(h.Observer, r)
 	if h.Retry > 0 {
 		if err := s.writeLocked(append(appendRetry(nil, h.Retry), '\n')); err != nil {
 			return s, err
@@ -125,7 +130,11 @@ type renderedEvent interface {
 // two apart spares the caller a second look at the stream per event.
 func (s *stream) writeEvent(ev Event) (encodeErr, writeErr error) {
 	if enc, ok := ev.(*Encoded); ok && enc != nil {
-		return nil, s.write(enc.wire)
+		writeErr = s.write(enc.wire)
+		if s.obs != nil && writeErr == nil {
+			s.obs.EventWritten(len(enc.wire))
+		}
+		return nil, writeErr
 	}
 	bp := bufPool.Get().(*[]byte)
 	var b []byte
@@ -136,6 +145,9 @@ func (s *stream) writeEvent(ev Event) (encodeErr, writeErr error) {
 	}
 	if encodeErr == nil {
 		writeErr = s.write(b)
+		if s.obs != nil && writeErr == nil {
+			s.obs.EventWritten(len(b))
+		}
 	}
 	if cap(b) <= maxPooledBuf {
 		*bp = b[:0]
@@ -205,6 +217,9 @@ func (s *stream) ping() {
 	}
 	if s.writeLocked(keepAliveComment) == nil {
 		s.timer.Reset(s.keepAlive)
+		if s.obs != nil {
+			s.obs.KeepAliveWritten(len(keepAliveComment))
+		}
 	}
 }
 
@@ -217,8 +232,10 @@ func (s *stream) broken() error {
 
 // close stops keep-alive writes; after it returns nothing more is written.
 // It leaves the registry first: once the handler returns, net/http may
-// reuse the writer and its connection for another request.
+// reuse the writer and its connection for another request. The observer
+// hears of the end last.
 func (s *stream) close() {
+	defer s.ended()
 	if s.registry != nil {
 		s.registry.remove(s)
 	}

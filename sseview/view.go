@@ -139,6 +139,10 @@ type Handler struct {
 	// read a 400), and r.Body then reads what was read, so the view may
 	// read it at any time, even while it streams.
 	Methods []string
+	// Observer, when set, hears each stream's start, the events and
+	// keep-alives written, and why it ended (see [Observer]), for metrics.
+	// Nil observes nothing, at no cost.
+	Observer Observer
 }
 
 // AsView returns a handler serving v with the default [Handler] settings,
@@ -233,13 +237,14 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event
 // serve streams events to the client. cancel, when not nil, ends the
 // view's context early (see Handler.endable).
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, events iter.Seq2[Event, error], cancel context.CancelCauseFunc) {
-	s, err := h.start(r.Context(), w)
+	s, err := h.start(r, w)
 	if s == nil {
 		h.cannotFlush(w, r, err)
 		return
 	}
 	defer s.close()
 	if err != nil {
+		s.classify(r.Context(), nil)
 		h.dropped(r, err)
 		return
 	}
@@ -296,6 +301,7 @@ func (s *stream) pump(events iter.Seq2[Event, error], done <-chan struct{}) erro
 // its lifetime.
 func (h *Handler) finish(r *http.Request, s *stream, failure error) {
 	ctx := r.Context()
+	s.classify(ctx, failure)
 	if err := s.broken(); err != nil {
 		h.dropped(r, err)
 		return

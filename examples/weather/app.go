@@ -39,6 +39,7 @@ type app struct {
 	broker  sseview.Broker // nil in poll mode
 	nc      *nats.Conn     // the NATS connection of a NATS broker
 	redis   string         // the redacted URL of a Redis broker
+	metrics *telemetry     // served at /metrics
 	dbPath  string         // the database shown to the user
 	tmpDir  string         // removed by Close when the database lives in it
 }
@@ -64,6 +65,10 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	a.store = store
+	if a.metrics, err = newTelemetry(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if err := a.openBroker(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -83,7 +88,8 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	r := chi.NewRouter()
 	r.Get("/", page.ServeHTTP)
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
-	handleStream(r, &sseview.Handler{View: view, Logger: cfg.Logger})
+	handleStream(r, &sseview.Handler{View: view, Logger: cfg.Logger, Observer: a.metrics})
+	r.Get("/metrics", a.metrics.scrape.ServeHTTP)
 	a.handler = r
 	return a, nil
 }
@@ -102,14 +108,14 @@ func (a *app) openBroker(ctx context.Context) error {
 	case brokerPoll:
 		return nil
 	case "", brokerMemory:
-		a.broker = &sseview.MemoryBroker{}
+		a.broker = &sseview.MemoryBroker{Observer: a.metrics.Broker("memory")}
 		return nil
 	default:
 		if err := checkBroker(mode); err != nil {
 			return err
 		}
 		if isRedis(mode) {
-			b, err := redisbroker.Open(ctx, mode, redisbroker.Config{Logger: a.cfg.Logger})
+			b, err := redisbroker.Open(ctx, mode, redisbroker.Config{Logger: a.cfg.Logger, Observer: a.metrics.Broker("redis")})
 			if err != nil {
 				return fmt.Errorf("weather: Redis at %s: %w", redacted(mode), err)
 			}
@@ -120,7 +126,7 @@ func (a *app) openBroker(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("weather: connect to NATS at %s: %w", redacted(mode), err)
 		}
-		b, err := natsbroker.New(ctx, nc, natsbroker.Config{Logger: a.cfg.Logger})
+		b, err := natsbroker.New(ctx, nc, natsbroker.Config{Logger: a.cfg.Logger, Observer: a.metrics.Broker("nats")})
 		if err != nil {
 			nc.Close()
 			return fmt.Errorf("weather: %w", err)
@@ -150,8 +156,8 @@ func (a *app) brokerName() string {
 	return brokerMemory
 }
 
-// Close closes the broker, the database and removes the database's
-// temporary directory, if any.
+// Close closes the broker, the database and the metrics, and removes the
+// database's temporary directory, if any.
 func (a *app) Close() error {
 	var err error
 	switch b := a.broker.(type) {
@@ -163,6 +169,9 @@ func (a *app) Close() error {
 	}
 	if a.store != nil {
 		err = errors.Join(err, a.store.Close())
+	}
+	if a.metrics != nil {
+		err = errors.Join(err, a.metrics.Close())
 	}
 	a.removeTmp()
 	return err

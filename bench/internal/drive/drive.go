@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,9 +38,11 @@ func Main(args []string) error {
 	smoke := fs.Bool("smoke", false, "one round with small counts (CI)")
 	rounds := fs.Int("rounds", 0, "rounds of every scenario (default 3 and 7 for throughput, or 1 with -smoke)")
 	only := fs.String("only", "", "run only the scenarios whose name contains this")
+	who := fs.String("contestants", "", "run only these contestants (comma-separated names)")
 	jsonOut := fs.String("json", "", "write the results as JSON to this file")
 	mdOut := fs.String("md", "", "write BENCHMARKS.md to this file")
 	strict := fs.Bool("strict", false, "fail when a baseline or sseview contestant fails (CI)")
+	events := fs.Int("events", 0, "events per throughput run at 64 B, half of it at 1 KiB (default 100,000, or 10,000 with -smoke)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,6 +54,9 @@ func Main(args []string) error {
 	if *rounds > 0 {
 		cfg.Rounds, cfg.ThroughputRounds = *rounds, *rounds
 	}
+	if *events > 0 {
+		cfg.ThroughputEvents = *events
+	}
 	// The client holds one descriptor per stream, plus slack.
 	if err := serve.RaiseFileLimit(uint64(cfg.IdleConns) + 1000); err != nil {
 		return err
@@ -59,7 +65,7 @@ func Main(args []string) error {
 	if err != nil {
 		return err
 	}
-	d := &driver{self: self, cfg: cfg, fanoutP99: map[string]float64{}}
+	d := &driver{self: self, cfg: cfg, fanoutP99: map[string]float64{}, cpus: allCPUs()}
 	start := time.Now()
 	rep := Report{
 		Date: start.UTC().Format("2006-01-02 15:04 UTC"), GoVersion: runtime.Version(),
@@ -80,7 +86,7 @@ func Main(args []string) error {
 		}
 		for round := range rounds {
 			for _, c := range sc.Contestants {
-				if c.Unavailable != "" {
+				if c.Unavailable != "" || (*who != "" && !slices.Contains(strings.Split(*who, ","), c.Name)) {
 					continue
 				}
 				s := sc.run(c)
@@ -104,6 +110,9 @@ func Main(args []string) error {
 	}
 	rep.Targets = targets(rep.Results)
 	tt := targetsMarkdown(rep.Targets)
+	if st := spreadMarkdown(rep.Results); strings.Count(st, "\n") > 5 {
+		tt = st + "\n" + tt
+	}
 	fmt.Println(tt)
 	rep.Seconds = time.Since(start).Seconds()
 	fmt.Printf("Total: %.0f s\n", rep.Seconds)

@@ -6,6 +6,7 @@
 // Control routes:
 //
 //	GET  /stats?gc=1                 goroutines, heap and stacks, after a GC when asked
+//	GET  /cpu                        the process's CPU time so far (getrusage)
 //	POST /publish?seq=S&size=B       publish one event (broadcast)
 //	POST /run?n=N&rate=R&size=B      publish events 0..N-1 at R per second, in the background
 //	GET  /run                        progress of /run
@@ -217,6 +218,7 @@ type control struct {
 func (c *control) mux() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /stats", c.stats)
+	m.HandleFunc("GET /cpu", c.cpu)
 	m.HandleFunc("POST /publish", c.publish)
 	m.HandleFunc("POST /run", c.run)
 	m.HandleFunc("GET /run", c.runStatus)
@@ -249,6 +251,26 @@ func (c *control) stats(w http.ResponseWriter, r *http.Request) {
 	reply(w, Stats{
 		Goroutines: runtime.NumGoroutine(), HeapInuse: ms.HeapInuse, HeapAlloc: ms.HeapAlloc,
 		Stacks: m[0].Value.Uint64(), StackStart: m[1].Value.Uint64(),
+	})
+}
+
+// CPU is the answer of GET /cpu: user and system CPU time of the whole
+// process, in microseconds. getrusage reports the scheduler's exact
+// runtime, where /proc/<pid>/stat counts 10 ms clock ticks.
+type CPU struct {
+	UserMicros int64 `json:"user_us"`
+	SysMicros  int64 `json:"sys_us"`
+}
+
+func (c *control) cpu(w http.ResponseWriter, _ *http.Request) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		http.Error(w, "serve: getrusage: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	reply(w, CPU{
+		UserMicros: ru.Utime.Sec*1e6 + ru.Utime.Usec,
+		SysMicros:  ru.Stime.Sec*1e6 + ru.Stime.Usec,
 	})
 }
 

@@ -48,6 +48,9 @@ type stream struct {
 	// positive, writes gather in held, a pooled buffer.
 	holds int
 	held  *[]byte
+	// unheld is set once the view is done: a Hold from a goroutine the
+	// view left behind must not keep the stream's last words.
+	unheld bool
 
 	// own is the view's context when the stream has one of its own; it
 	// lives in the stream so as to cost no allocation of its own.
@@ -215,7 +218,9 @@ const maxHeld = maxPooledBuf
 // (see releaseAll).
 func (s *stream) Hold() {
 	s.mu.Lock()
-	s.holds++
+	if !s.unheld {
+		s.holds++
+	}
 	s.mu.Unlock()
 }
 
@@ -231,12 +236,12 @@ func (s *stream) Release() {
 	}
 }
 
-// releaseAll ends every Hold and writes what was held: nothing may wait
-// once the view is done.
+// releaseAll ends every Hold, and any later one, and writes what was held:
+// nothing may wait once the view is done.
 func (s *stream) releaseAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.holds = 0
+	s.holds, s.unheld = 0, true
 	if s.held != nil {
 		_ = s.writeHeldLocked()
 	}

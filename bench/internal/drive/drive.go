@@ -36,13 +36,13 @@ type Report struct {
 func Main(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	smoke := fs.Bool("smoke", false, "one round with small counts (CI)")
-	rounds := fs.Int("rounds", 0, "rounds of every scenario (default 3 and 7 for throughput, or 1 with -smoke)")
+	rounds := fs.Int("rounds", 0, "rounds of every scenario (default 3, 5 for throughput and 2 for the high-rate fan-out, or 1 with -smoke)")
 	only := fs.String("only", "", "run only the scenarios whose name contains this")
 	who := fs.String("contestants", "", "run only these contestants (comma-separated names)")
 	jsonOut := fs.String("json", "", "write the results as JSON to this file")
 	mdOut := fs.String("md", "", "write BENCHMARKS.md to this file")
 	strict := fs.Bool("strict", false, "fail when a baseline or sseview contestant fails (CI)")
-	events := fs.Int("events", 0, "events per throughput run at 64 B, half of it at 1 KiB (default 100,000, or 10,000 with -smoke)")
+	events := fs.Int("events", 0, "events per throughput run at 64 B, half of it at 1 KiB (default 200,000, or 10,000 with -smoke)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func Main(args []string) error {
 		cfg, mode = Smoke, "smoke"
 	}
 	if *rounds > 0 {
-		cfg.Rounds, cfg.ThroughputRounds = *rounds, *rounds
+		cfg.Rounds, cfg.ThroughputRounds, cfg.LadderRounds = *rounds, *rounds, *rounds
 	}
 	if *events > 0 {
 		cfg.ThroughputEvents = *events

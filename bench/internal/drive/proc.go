@@ -161,9 +161,13 @@ func (s *server) publish(seq, size int) error {
 		url.Values{"seq": {strconv.Itoa(seq)}, "size": {strconv.Itoa(size)}}, nil)
 }
 
-func (s *server) run(n, rate, size int) error {
-	return s.ctlDo(context.Background(), http.MethodPost, "/run",
-		url.Values{"n": {strconv.Itoa(n)}, "rate": {strconv.Itoa(rate)}, "size": {strconv.Itoa(size)}}, nil)
+func (s *server) run(n, rate, size int) error { return s.runFrom(0, n, rate, size) }
+
+// runFrom publishes events from..from+n-1 at rate per second, in the
+// background.
+func (s *server) runFrom(from, n, rate, size int) error {
+	return s.ctlDo(context.Background(), http.MethodPost, "/run", url.Values{"from": {strconv.Itoa(from)},
+		"n": {strconv.Itoa(n)}, "rate": {strconv.Itoa(rate)}, "size": {strconv.Itoa(size)}}, nil)
 }
 
 func (s *server) runStatus() (serve.RunStatus, error) {

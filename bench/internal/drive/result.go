@@ -33,10 +33,12 @@ type scenario struct {
 	run func(c *contestants.Contestant) sample
 }
 
-// sample is one round of one contestant: its figures and what went wrong.
+// sample is one round of one contestant: its figures, what went wrong
+// (which fails the round) and notes on the figures (which do not).
 type sample struct {
 	Metrics  map[string]float64
 	Problems []string
+	Notes    []string
 }
 
 func (s *sample) set(k string, v float64) {
@@ -98,10 +100,15 @@ func summarize(sc *scenario, samples map[string][]sample) []Result {
 			Medians: map[string]float64{}, Ratios: map[string]float64{}}
 		ss := samples[c.Name]
 		r.Rounds = len(ss)
-		var problems []string
+		var problems, notes []string
 		bad := 0
 		for _, s := range ss {
 			r.Samples = append(r.Samples, s.Metrics)
+			for _, n := range s.Notes {
+				if !slices.Contains(notes, n) {
+					notes = append(notes, n)
+				}
+			}
 			if len(s.Problems) > 0 {
 				bad++
 				for _, p := range s.Problems {
@@ -133,6 +140,12 @@ func summarize(sc *scenario, samples map[string][]sample) []Result {
 		default:
 			r.OK = true
 			r.Status = "ok"
+			if len(notes) > 0 {
+				if len(notes) > 3 {
+					notes = append(notes[:3], fmt.Sprintf("and %d more", len(notes)-3))
+				}
+				r.Status += "; " + strings.Join(notes, "; ")
+			}
 		}
 		out = append(out, r)
 	}

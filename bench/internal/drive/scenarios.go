@@ -36,8 +36,14 @@ type Config struct {
 	ChurnCycles      int
 	ShutdownStreams  int
 	ShutdownTimeout  time.Duration
-	Grace            time.Duration // how long past its end a run may take to deliver
-	RunTimeout       time.Duration // bounds every single measurement
+	// LadderRates are the publish rates of the high-rate fan-out, tried in
+	// turn, for LadderSeconds each, until one is not sustained.
+	LadderRates   []int
+	LadderSeconds int
+	LadderRounds  int
+	LadderGrace   time.Duration // how long past a step's end its events may take
+	Grace         time.Duration // how long past its end a run may take to deliver
+	RunTimeout    time.Duration // bounds every single measurement
 	// FirstEventTimeout bounds the wait for every stream of a fleet to get
 	// its first event (a healthy server needs a few seconds for 10,000).
 	FirstEventTimeout time.Duration
@@ -45,8 +51,9 @@ type Config struct {
 
 // Full is the configuration of `make bench`.
 var Full = Config{
-	Rounds: 3, ThroughputRounds: 7, ThroughputEvents: 200_000, IdleConns: 5_000,
+	Rounds: 3, ThroughputRounds: 5, ThroughputEvents: 200_000, IdleConns: 5_000,
 	FanoutSubs: 1_000, FanoutRate: 100, FanoutSeconds: 3, FanoutSize: 128,
+	LadderRates: []int{25, 35, 50, 70, 100, 140, 200, 280, 400, 560, 800, 1120, 1600, 2240, 3200}, LadderSeconds: 2, LadderRounds: 2, LadderGrace: 2 * time.Second,
 	ChurnCycles: 10_000, ShutdownStreams: 1_000, ShutdownTimeout: 3 * time.Second, Grace: 5 * time.Second,
 	RunTimeout: 60 * time.Second, FirstEventTimeout: 30 * time.Second,
 }
@@ -55,6 +62,7 @@ var Full = Config{
 var Smoke = Config{
 	Rounds: 1, ThroughputRounds: 1, ThroughputEvents: 10_000, IdleConns: 300,
 	FanoutSubs: 50, FanoutRate: 100, FanoutSeconds: 2, FanoutSize: 128,
+	LadderRates: []int{50, 200}, LadderSeconds: 1, LadderRounds: 1, LadderGrace: time.Second,
 	ChurnCycles: 300, ShutdownStreams: 50, ShutdownTimeout: time.Second, Grace: time.Second,
 	RunTimeout: 20 * time.Second, FirstEventTimeout: 20 * time.Second,
 }
@@ -197,6 +205,32 @@ func (d *driver) scenarios() []*scenario {
 		Columns:     fanCols,
 		Contestants: of(contestants.Broadcast),
 		run:         func(c *contestants.Contestant) sample { return d.fanout(c, false) },
+	})
+	out = append(out, &scenario{
+		Name: "fanout-rate",
+		Title: fmt.Sprintf("High-rate fan-out: %d subscribers, the highest publish rate sustained",
+			d.cfg.FanoutSubs),
+		Description: fmt.Sprintf("One fleet of subscribers; %d B events published on one topic at %v events/s "+
+			"(steps of about √2), "+
+			"%d s each, in turn, until a rate is not sustained. A rate is sustained when every subscriber gets "+
+			"every event of it, in order and intact, within %v of its end, with a p99 publish-to-parse latency "+
+			"under %.0f ms. Figures are at the highest rate sustained; \"next\" is the rate above it. "+
+			"No fixed send buffer here (no reader stops).",
+			d.cfg.FanoutSize, d.cfg.LadderRates, d.cfg.LadderSeconds, d.cfg.LadderGrace, ladderP99),
+		Columns: []column{
+			{"sustained_per_s", "sustained events/s", "%.0f", true},
+			{"deliveries_per_s", "deliveries/s", "%.0f", false},
+			{"p50_ms", "p50 ms", "%.2f", false},
+			{"p99_ms", "p99 ms", "%.2f", false},
+			{"max_ms", "max ms", "%.1f", false},
+			{"cpu_us_per_delivery", "server CPU µs/delivery", "%.2f", true},
+			{"next_p99_ms", "next: p99 ms", "%.1f", false},
+			{"next_delivered_pct", "next: delivered %", "%.2f", false},
+		},
+		Contestants: of(contestants.Broadcast),
+		Rounds:      d.cfg.LadderRounds,
+		Spread:      true,
+		run:         d.fanoutLadder,
 	})
 	out = append(out, &scenario{
 		Name:  "slow-consumer",

@@ -120,6 +120,10 @@ func targets(rs []Result) []Target {
 		ratio("fanout", "p99 ≤ 1.1× hub, 100% delivered", "sseview-broker", "p99_ms", 1.1, false)
 		peers("fanout", "p99 ≤ every peer's", "sseview-broker", "p99_ms", lower, "go-sse-server", "r3labs")
 	}
+	if find(rs, "fanout-rate", "hub") != nil {
+		ratio("fanout-rate", "sustained rate ≥ 1.5× hub's, in order, p99 < 100 ms", "sseview-broker", "sustained_per_s", 1.5, true)
+		peers("fanout-rate", "sustained rate ≥ every peer's", "sseview-broker", "sustained_per_s", higher, "go-sse-server", "r3labs")
+	}
 	if s := find(rs, "slow-consumer", "sseview-broker"); s != nil {
 		if strings.HasPrefix(s.Status, "not available") {
 			na("slow-consumer", "others' p99 ≤ 1.5× fan-out p99, 100% delivered", s.Status)

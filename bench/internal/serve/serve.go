@@ -8,8 +8,8 @@
 //	GET  /stats?gc=1                 goroutines, heap and stacks, after a GC when asked
 //	GET  /cpu                        the process's CPU time so far (getrusage)
 //	POST /publish?seq=S&size=B       publish one event (broadcast)
-//	POST /run?n=N&rate=R&size=B      publish events 0..N-1 at R per second, in the background
-//	GET  /run                        progress of /run
+//	POST /run?n=N&rate=R&size=B&from=F  publish events F..F+N-1 (F defaults to 0) at R per second, in the background
+//	GET  /run                        progress of the last /run
 //	POST /tick?period=D              publish a warm-up event every D until the process ends
 //	POST /shutdown?timeout=D         http.Server.Shutdown with the contestant's path; reports its time
 package serve
@@ -307,9 +307,9 @@ func (c *control) run(w http.ResponseWriter, r *http.Request) {
 	if !c.needPublish(w) {
 		return
 	}
-	n, rate, size := intArg(r, "n"), intArg(r, "rate"), intArg(r, "size")
-	if n <= 0 || rate <= 0 {
-		http.Error(w, "serve: n and rate must be positive", http.StatusBadRequest)
+	n, rate, size, from := intArg(r, "n"), intArg(r, "rate"), intArg(r, "size"), intArg(r, "from")
+	if n <= 0 || rate <= 0 || from < 0 {
+		http.Error(w, "serve: n and rate must be positive, from not negative", http.StatusBadRequest)
 		return
 	}
 	c.mu.Lock()
@@ -319,15 +319,23 @@ func (c *control) run(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.running = true
+	c.published.Store(0)
+	c.done.Store(false)
 	period := time.Second / time.Duration(rate)
 	go func() {
-		defer c.done.Store(true)
+		defer func() {
+			c.mu.Lock()
+			c.running = false
+			c.mu.Unlock()
+			c.done.Store(true)
+		}()
 		start := time.Now()
 		for i := range n {
 			if d := time.Until(start.Add(time.Duration(i) * period)); d > 0 {
 				time.Sleep(d)
 			}
-			if err := c.inst.Publish(context.Background(), wire.Payload(int64(i), time.Now().UnixNano(), size)); err != nil {
+			seq := int64(from + i)
+			if err := c.inst.Publish(context.Background(), wire.Payload(seq, time.Now().UnixNano(), size)); err != nil {
 				c.runErr.Store(err.Error())
 				return
 			}

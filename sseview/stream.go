@@ -195,7 +195,7 @@ func (s *stream) write(b []byte) error {
 			s.held = bufPool.Get().(*[]byte)
 		}
 		*s.held = append(*s.held, b...)
-		if len(*s.held) < maxPooledBuf {
+		if len(*s.held) < maxHeld {
 			return nil
 		}
 	}

@@ -20,16 +20,21 @@ import (
 
 // Report is bench/results/latest.json.
 type Report struct {
-	Date             string   `json:"date"`
-	GoVersion        string   `json:"go_version"`
-	CPU              string   `json:"cpu"`
-	CPUs             int      `json:"cpus"`
-	Mode             string   `json:"mode"`
-	Rounds           int      `json:"rounds"`
-	ThroughputRounds int      `json:"throughput_rounds"`
-	Seconds          float64  `json:"seconds"`
-	Results          []Result `json:"results"`
-	Targets          []Target `json:"targets"`
+	Date             string  `json:"date"`
+	GoVersion        string  `json:"go_version"`
+	CPU              string  `json:"cpu"`
+	CPUs             int     `json:"cpus"`
+	Mode             string  `json:"mode"`
+	Rounds           int     `json:"rounds"`
+	ThroughputRounds int     `json:"throughput_rounds"`
+	Seconds          float64 `json:"seconds"`
+	// LoadBefore and LoadAfter are /proc/loadavg's 1, 5 and 15 minute
+	// load averages at the start and the end of the run: how busy the
+	// machine was with other work.
+	LoadBefore string   `json:"load_before"`
+	LoadAfter  string   `json:"load_after"`
+	Results    []Result `json:"results"`
+	Targets    []Target `json:"targets"`
 }
 
 // Main runs the driver with the command-line arguments after "run".
@@ -70,6 +75,7 @@ func Main(args []string) error {
 	rep := Report{
 		Date: start.UTC().Format("2006-01-02 15:04 UTC"), GoVersion: runtime.Version(),
 		CPU: cpuModel(), CPUs: runtime.NumCPU(), Mode: mode, Rounds: cfg.Rounds, ThroughputRounds: cfg.ThroughputRounds,
+		LoadBefore: loadAverage(),
 	}
 	fmt.Printf("# sseview bench (%s: %d round(s), %d for throughput), %s, %s, %d × %s\n\n",
 		mode, cfg.Rounds, cfg.ThroughputRounds, rep.Date, rep.GoVersion, rep.CPUs, rep.CPU)
@@ -115,6 +121,7 @@ func Main(args []string) error {
 	}
 	fmt.Println(tt)
 	rep.Seconds = time.Since(start).Seconds()
+	rep.LoadAfter = loadAverage()
 	fmt.Printf("Total: %.0f s\n", rep.Seconds)
 	if *jsonOut != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")
@@ -146,6 +153,19 @@ func Main(args []string) error {
 		}
 	}
 	return nil
+}
+
+// loadAverage returns the first three fields of /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func cpuModel() string {

@@ -28,14 +28,17 @@ type Config struct {
 	// so they get more rounds for the same confidence in their medians.
 	ThroughputRounds int
 	ThroughputEvents int // events per run at 64 B; half of it at 1 KiB
-	IdleConns        int // streams held at once in the idle scenarios
-	FanoutSubs       int
-	FanoutRate       int
-	FanoutSeconds    int
-	FanoutSize       int
-	ChurnCycles      int
-	ShutdownStreams  int
-	ShutdownTimeout  time.Duration
+	// PinnedOnly skips the unpinned throughput runs (the smoke run, which
+	// checks that every path works, has no use for both).
+	PinnedOnly      bool
+	IdleConns       int // streams held at once in the idle scenarios
+	FanoutSubs      int
+	FanoutRate      int
+	FanoutSeconds   int
+	FanoutSize      int
+	ChurnCycles     int
+	ShutdownStreams int
+	ShutdownTimeout time.Duration
 	// LadderRates are the publish rates of the high-rate fan-out, tried in
 	// turn, for LadderSeconds each, until one is not sustained.
 	LadderRates   []int
@@ -60,7 +63,7 @@ var Full = Config{
 
 // Smoke is the configuration of `make bench-smoke`: every path, small counts.
 var Smoke = Config{
-	Rounds: 1, ThroughputRounds: 1, ThroughputEvents: 10_000, IdleConns: 300,
+	Rounds: 1, ThroughputRounds: 1, ThroughputEvents: 10_000, PinnedOnly: true, IdleConns: 300,
 	FanoutSubs: 50, FanoutRate: 100, FanoutSeconds: 2, FanoutSize: 128,
 	LadderRates: []int{50, 200}, LadderSeconds: 1, LadderRounds: 1, LadderGrace: time.Second,
 	ChurnCycles: 300, ShutdownStreams: 50, ShutdownTimeout: time.Second, Grace: time.Second,
@@ -201,7 +204,7 @@ func (d *driver) scenarios() []*scenario {
 		Title: fmt.Sprintf("Fan-out: %d subscribers, %d events/s for %d s", d.cfg.FanoutSubs, d.cfg.FanoutRate, d.cfg.FanoutSeconds),
 		Description: fmt.Sprintf("%d B events published on one topic; latency from the publish call to the "+
 			"client's parse of the event, over every delivery; delivered = events received in order, "+
-			"complete and intact, within the run plus %v; server CPU per delivery from /proc.", d.cfg.FanoutSize, d.cfg.Grace),
+			"complete and intact, within the run plus %v; server CPU per delivery from the server's getrusage.", d.cfg.FanoutSize, d.cfg.Grace),
 		Columns:     fanCols,
 		Contestants: of(contestants.Broadcast),
 		run:         func(c *contestants.Contestant) sample { return d.fanout(c, false) },
@@ -306,6 +309,9 @@ func (d *driver) withServer(c *contestants.Contestant, router string, pinned boo
 // server process. The pinned figures are the primary ones.
 func (d *driver) throughputBoth(c *contestants.Contestant, router string, streams, size, total int) sample {
 	pinned := d.throughput(c, router, true, streams, size, total)
+	if d.cfg.PinnedOnly {
+		return pinned
+	}
 	free := d.throughput(c, router, false, streams, size, total)
 	for k, v := range free.Metrics {
 		pinned.set(k+"_unpinned", v)

@@ -48,6 +48,9 @@ type Contestant struct {
 	// from it in the per-event path alone: it runs in the throughput
 	// scenarios only.
 	ThroughputOnly bool
+	// IdleOnly marks a variant of another contestant that differs from it
+	// in what an idle stream costs: it runs in the idle scenarios only.
+	IdleOnly bool
 	// New builds a fresh instance for one server process.
 	New func() *Instance
 }
@@ -78,7 +81,7 @@ func (i *Instance) Routes() map[string]http.Handler {
 // All lists the contestants in the order they run.
 func All() []*Contestant {
 	return []*Contestant{
-		raw, rawCopy, sseviewView, sseviewBytes, sseviewValues, goSSEUpgrade, render,
+		raw, rawCopy, sseviewView, sseviewBytes, sseviewValues, sseviewPlain, goSSEUpgrade, render,
 		hub, sseviewBroker, goSSEServer, r3labs,
 	}
 }

@@ -80,6 +80,21 @@ func (bytesView) Stream(ctx context.Context, r *http.Request, _ sseview.Params) 
 	}
 }
 
+// sseviewPlain is sseview without sseview.EndStreamsOnShutdown: nothing can
+// end its streams early, so the view gets the request's own context, and
+// Shutdown waits for its deadline. It shows what the shutdown path costs
+// an idle stream.
+var sseviewPlain = &Contestant{
+	Name:      "sseview-plain",
+	Mode:      PerRequest,
+	Shutdown:  "none (the variant without EndStreamsOnShutdown)",
+	KeepAlive: "built in, 15 s",
+	IdleOnly:  true,
+	New: func() *Instance {
+		return perRequest(sseview.AsView(countView{}), sseview.AsView(idleView{}))
+	},
+}
+
 // sseviewValues is sseview yielding a new Text value per event, the form
 // most examples use: Go boxes each into the Event interface with a 64-byte
 // allocation. It differs from sseview in its throughput view alone.

@@ -82,8 +82,19 @@ type driver struct {
 }
 
 // everywhere lists the contestants of every scenario: all but the
-// throughput-only variants.
+// throughput-only and idle-only variants.
 func everywhere() []*contestants.Contestant {
+	var out []*contestants.Contestant
+	for _, c := range contestants.All() {
+		if !c.ThroughputOnly && !c.IdleOnly {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// idlers lists the contestants of the idle scenarios.
+func idlers() []*contestants.Contestant {
 	var out []*contestants.Contestant
 	for _, c := range contestants.All() {
 		if !c.ThroughputOnly {
@@ -109,10 +120,11 @@ var routers = []struct{ name, throughputPrefix, title, how string }{
 		"on a chi router behind middleware.RequestID, RealIP, Logger (writing to io.Discard) and Recoverer, in that order."},
 }
 
+// of lists the contestants of one mode, but the idle-only variants.
 func of(mode contestants.Mode) []*contestants.Contestant {
 	var out []*contestants.Contestant
 	for _, c := range contestants.All() {
-		if c.Mode == mode {
+		if c.Mode == mode && !c.IdleOnly {
 			out = append(out, c)
 		}
 	}
@@ -185,7 +197,7 @@ func (d *driver) scenarios() []*scenario {
 			Title:       fmt.Sprintf("Idle connections %s: %d open streams", router.title, d.cfg.IdleConns),
 			Description: idleMethod + " Every contestant's routes are registered with r.Handle " + router.how,
 			Columns:     idleCols,
-			Contestants: everywhere(),
+			Contestants: idlers(),
 			Spread:      true,
 			run: func(c *contestants.Contestant) sample {
 				return d.idle(c, d.cfg.IdleConns, router.name)

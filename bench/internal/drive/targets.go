@@ -112,6 +112,7 @@ func targets(rs []Result) []Target {
 			continue
 		}
 		ratio(sc, "RSS/conn ≤ 1.00× raw", "sseview", "rss_kib_per_conn", 1.0, false)
+		ratio(sc, "RSS/conn ≤ 1.00× raw, without EndStreamsOnShutdown", "sseview-plain", "rss_kib_per_conn", 1.0, false)
 		peers(sc, "RSS/conn ≤ every per-request peer", "sseview", "rss_kib_per_conn", lower, "go-sse", "render")
 		peers(sc, "RSS/conn ≤ go-sse's broadcast server", "sseview-broker", "rss_kib_per_conn", lower, "go-sse-server")
 		peers(sc, "RSS/conn ≤ every broadcast peer", "sseview-broker", "rss_kib_per_conn", lower, "go-sse-server", "r3labs")

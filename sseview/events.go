@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -14,7 +15,8 @@ import (
 // Event is one item of an event stream. A view's iterator may yield any mix
 // of these kinds and the user's own:
 //
-//   - [Text], [JSON] and [Comment]: data, JSON and comment lines;
+//   - [Text], [Bytes], [JSON] and [Comment]: data (a string or a []byte
+//     sent without a copy), JSON and comment lines;
 //   - [HTML]: an HTML fragment, for htmx's SSE extension;
 //   - [PatchElements], [PatchSignals] and [ExecuteScript]: Datastar's
 //     events, byte for byte as its Go SDK writes them for valid input;
@@ -92,6 +94,35 @@ type Text struct {
 // MarshalEvent returns t itself.
 func (t Text) MarshalEvent() (Text, error) { return t, nil }
 
+// Bytes is a [Text] whose data is a byte slice: a view whose payload is
+// already bytes (a buffer it appends to, a marshalled struct) sends it
+// without converting it to a string, which would copy it. It is validated
+// and written exactly as a Text with the same fields.
+//
+// A stream reads Data only while yield runs: once yield returns, the view
+// may overwrite, append to or reuse the slice. [Encode], and so a
+// [Broker]'s Publish, keep a copy of it. Yielded as a reused *Bytes, as
+// [Event] shows for *Text, an event allocates nothing at all.
+type Bytes struct {
+	// Type, ID and Retry are as in [Text].
+	Type  string
+	ID    string
+	Retry time.Duration
+	// Data is the payload, as in [Text]. It must be valid UTF-8.
+	Data []byte
+}
+
+// MarshalEvent returns the event as a [Text], with a copy of Data.
+func (b Bytes) MarshalEvent() (Text, error) {
+	return Text{Type: b.Type, ID: b.ID, Retry: b.Retry, Data: string(b.Data)}, nil
+}
+
+// text views b as a Text without copying Data: the string must not be used
+// once b.Data may change (see transient).
+func (b *Bytes) text() Text {
+	return Text{Type: b.Type, ID: b.ID, Retry: b.Retry, Data: transient(b.Data)}
+}
+
 // JSON is an event whose data is Data encoded with encoding/json: the port
 // of django-async-sse's JsonEvent. The encoding follows json.Marshal, which
 // writes one line and replaces invalid UTF-8 in strings with U+FFFD.
@@ -121,6 +152,41 @@ type Comment string
 // writes comments itself without calling it.
 func (c Comment) MarshalEvent() (Text, error) {
 	return Text{}, fmt.Errorf("%w: a comment is not an event", ErrInvalidEvent)
+}
+
+// jsonScratch is where a stream encodes a JSON event's data: a pooled
+// buffer with its encoder, so that an event costs what encoding/json
+// itself allocates and nothing more (json.Marshal would return a copy, and
+// a Text a second one as a string).
+type jsonScratch struct {
+	buf sliceWriter
+	enc *json.Encoder
+}
+
+var jsonPool = sync.Pool{New: func() any {
+	s := new(jsonScratch)
+	s.enc = json.NewEncoder(&s.buf) // escapes HTML, as json.Marshal does
+	return s
+}}
+
+// appendJSON appends the wire form of j to b, with json.Marshal's data.
+// On error b is returned as it was.
+func appendJSON(b []byte, j *JSON) ([]byte, error) {
+	s := jsonPool.Get().(*jsonScratch)
+	defer func() {
+		if cap(s.buf) <= maxPooledBuf {
+			s.buf = s.buf[:0]
+			jsonPool.Put(s)
+		}
+	}()
+	s.buf = s.buf[:0]
+	// The encoder writes nothing on error, and never fails to write to
+	// the buffer, so it has no error of its own to remember.
+	if err := s.enc.Encode(j.Data); err != nil {
+		return b, fmt.Errorf("%w: data: %w", ErrInvalidEvent, err)
+	}
+	data := s.buf[:len(s.buf)-1] // Encode ends the value with a newline; Marshal does not
+	return appendText(b, &Text{Type: j.Type, ID: j.ID, Retry: j.Retry, Data: transient(data)})
 }
 
 // Encoded is an event already in its wire form, made by [Encode]. Yielding
@@ -188,6 +254,20 @@ func appendEvent(b []byte, e Event) ([]byte, error) {
 		if e != nil {
 			return appendText(b, e)
 		}
+	case *Bytes:
+		if e != nil {
+			t := e.text()
+			return appendText(b, &t)
+		}
+	case Bytes:
+		t := e.text()
+		return appendText(b, &t)
+	case *JSON:
+		if e != nil {
+			return appendJSON(b, e)
+		}
+	case JSON:
+		return appendJSON(b, &e)
 	case *Encoded:
 		if e != nil {
 			return append(b, e.wire...), nil

@@ -14,8 +14,10 @@ var ErrMaxLifetime = errors.New("sseview: stream reached Handler.MaxLifetime")
 
 // endable gives r a context of its own, which the Handler can end before the
 // view is done, when something may end the stream early: MaxLifetime, or
-// Shutdown through [EndStreamsOnShutdown]. Otherwise it returns r as it is
-// and a nil cancel, and the view gets the request's own context.
+// Shutdown through [EndStreamsOnShutdown]. Otherwise it returns r as it is,
+// a nil cancel and a nil stream, and the view gets the request's own
+// context. The context of its own belongs to the stream it returns, which
+// a broker's fan-out finds there (see stream.Hold).
 //
 // The context is made before the view sees the request, since the view
 // keeps the context Stream is given; the stream is bound to it once it
@@ -24,12 +26,13 @@ var ErrMaxLifetime = errors.New("sseview: stream reached Handler.MaxLifetime")
 // ServeHTTP's frame stays on the stack for the whole stream (see
 // Handler.accept), and if a view panics, the end of the request cancels
 // this context with its own.
-func (h *Handler) endable(r *http.Request) (*http.Request, context.CancelCauseFunc) {
+func (h *Handler) endable(r *http.Request) (*http.Request, context.CancelCauseFunc, *stream) {
 	if h.MaxLifetime <= 0 && registryOf(r.Context()) == nil {
-		return r, nil
+		return r, nil, nil
 	}
 	ctx, cancel := context.WithCancelCause(r.Context())
-	return r.WithContext(ctx), cancel
+	own := newOwnContext(ctx)
+	return r.WithContext(own), cancel, own.s
 }
 
 // bind lets what may end s early do so through cancel, from now until

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sseview/sseview/internal/fanout"
 )
 
 var keepAliveComment = []byte(": keep-alive\n\n")
@@ -46,20 +48,52 @@ type stream struct {
 	timer     *time.Timer
 	failed    error // the first failed write; nothing is written after it
 	closed    bool
+	// held counts the Holds not yet released (see Hold); while it is
+	// positive, writes gather in held, a pooled buffer.
+	holds int
+	held  *[]byte
+	// unheld is set once the view is done: a Hold from a goroutine the
+	// view left behind must not keep the stream's last words.
+	unheld bool
+
+	// own is the view's context when the stream has one of its own; it
+	// lives in the stream so as to cost no allocation of its own.
+	own ownContext
+}
+
+// ownContext is the context of its own that a Handler gives a view when
+// something may end the stream early (see Handler.endable): a cancellable
+// child of the request's, which also holds the stream as the value of
+// fanout.CoalescerKey, so that a broker's fan-out can find it (see Hold).
+type ownContext struct {
+	context.Context
+	s *stream
+}
+
+func (c *ownContext) Value(key any) any {
+	if key == (fanout.CoalescerKey{}) {
+		return fanout.Coalescer(c.s)
+	}
+	return c.Context.Value(key)
+}
+
+// newOwnContext returns parent as the context of a new stream.
+func newOwnContext(parent context.Context) *ownContext {
+	s := new(stream)
+	s.own = ownContext{Context: parent, s: s}
+	return &s.own
 }
 
 // start sends the response headers, and the retry hint if there is one.
 // It returns a nil stream, having sent nothing, when the writer cannot
 // flush; a write error comes back with the broken stream.
-func (h *Handler) start(r *http.Request, w http.ResponseWriter) (*stream, error) {
-	s := &stream{
-		ctx:          r.Context(),
-		w:            w,
-		rc:           http.NewResponseController(w),
-		writeTimeout: h.writeTimeout(),
-		keepAlive:    h.keepAlive(),
-		start:        time.Now(),
-	}
+func (h *Handler) start(s *stream, r *http.Request, w http.ResponseWriter) (*stream, error) {
+	s.ctx = r.Context()
+	s.w = w
+	s.rc = http.NewResponseController(w)
+	s.writeTimeout = h.writeTimeout()
+	s.keepAlive = h.keepAlive()
+	s.start = time.Now()
 	// The server's ReadTimeout would cancel a long stream's context: the
 	// client has nothing more to send, so lift it. Writers that cannot set
 	// deadlines have no such timeout either.
@@ -168,7 +202,74 @@ func (s *stream) write(b []byte) error {
 	if s.failed != nil {
 		return s.failed
 	}
+	if s.holds > 0 {
+		if s.held == nil {
+			s.held = bufPool.Get().(*[]byte)
+		}
+		*s.held = append(*s.held, b...)
+		if len(*s.held) < maxHeld {
+			return nil
+		}
+	}
+	if s.held != nil {
+		return s.writeHeldLocked()
+	}
 	return s.writeLocked(b)
+}
+
+// maxHeld bounds what Hold gathers before it is written all the same.
+const maxHeld = maxPooledBuf
+
+// Hold makes the events written from now on wait, in order, until the
+// matching Release, so that they go out in one write and one flush: a
+// broker's fan-out (internal/fanout) holds the stream while it hands on
+// several events it took at once. It implements fanout.Coalescer, and
+// like Release it may be called from any goroutine; a stream that is
+// never held writes every event at once. What is held is written when it
+// reaches maxHeld, before a keep-alive comment, and when the view is done
+// (see releaseAll).
+func (s *stream) Hold() {
+	s.mu.Lock()
+	if !s.unheld {
+		s.holds++
+	}
+	s.mu.Unlock()
+}
+
+// Release ends a Hold, and writes what was held once no Hold is left.
+func (s *stream) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.holds > 0 {
+		s.holds--
+	}
+	if s.holds == 0 && s.held != nil {
+		_ = s.writeHeldLocked() // a failure is kept, and seen by the next write
+	}
+}
+
+// releaseAll ends every Hold, and any later one, and writes what was held:
+// nothing may wait once the view is done.
+func (s *stream) releaseAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holds, s.unheld = 0, true
+	if s.held != nil {
+		_ = s.writeHeldLocked()
+	}
+}
+
+// writeHeldLocked writes and flushes what was held, and gives its buffer
+// back.
+func (s *stream) writeHeldLocked() error {
+	bp := s.held
+	s.held = nil
+	var err error
+	if s.failed == nil {
+		err = s.writeLocked(*bp)
+	}
+	putBuf(bp)
+	return err
 }
 
 // writeLocked writes and flushes b under a fresh enough write deadline.
@@ -209,6 +310,9 @@ func (s *stream) ping() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.failed != nil {
+		return
+	}
+	if s.held != nil && s.writeHeldLocked() != nil {
 		return
 	}
 	if idle := time.Since(s.start) - s.lastWrite; idle < s.keepAlive {

@@ -169,9 +169,9 @@ const (
 // HEAD with the stream's headers and no body, and other methods with 405
 // Method Not Allowed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r, cancel := h.endable(r)
+	r, cancel, s := h.endable(r)
 	if events := h.accept(w, r); events != nil {
-		h.serve(w, r, events, cancel)
+		h.serve(w, r, s, events, cancel)
 	}
 	if cancel != nil {
 		cancel(nil)
@@ -235,9 +235,13 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event
 }
 
 // serve streams events to the client. cancel, when not nil, ends the
-// view's context early (see Handler.endable).
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, events iter.Seq2[Event, error], cancel context.CancelCauseFunc) {
-	s, err := h.start(r, w)
+// view's context early, and s is then the stream that context belongs to
+// (see Handler.endable); otherwise s is nil.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, s *stream, events iter.Seq2[Event, error], cancel context.CancelCauseFunc) {
+	if s == nil {
+		s = new(stream)
+	}
+	s, err := h.start(s, r, w)
 	if s == nil {
 		h.cannotFlush(w, r, err)
 		return
@@ -279,6 +283,7 @@ func setHeaders(hdr http.Header, r *http.Request) {
 // fails or done is closed. It returns the error the view yielded or the
 // encoder found; a write error is kept by the stream.
 func (s *stream) pump(events iter.Seq2[Event, error], done <-chan struct{}) error {
+	defer s.releaseAll()
 	for ev, err := range events {
 		if closed(done) {
 			return nil

@@ -139,12 +139,32 @@ func (q *Queue[T]) take(spare []T) ([]T, error) {
 	return items, q.end
 }
 
+// Coalescer is implemented by the writer at the end of a subscription (an
+// sseview stream) that can write several items as one: Drain finds it in
+// its ctx under [CoalescerKey] and brackets every batch of more than one
+// item it hands on with Hold and Release, so that a subscriber that wakes
+// to several queued events writes them in one write and one flush. Both
+// are called on Drain's goroutine, Release on every way out of the batch;
+// neither may block. A ctx without one changes nothing: a broker or a view
+// that does not know of it gets its items one by one, as always.
+type Coalescer interface {
+	// Hold makes what is written from now on wait for Release.
+	Hold()
+	// Release writes and flushes what waited since the matching Hold.
+	Release()
+}
+
+// CoalescerKey is the context key of a [Coalescer].
+type CoalescerKey struct{}
+
 // Drain hands every item put in q to yield, in order, until ctx is done or
 // yield returns false (it returns nil then), or until q has ended and its
 // items are handed on: it returns the error q ended with. yield has the
 // shape of an iterator's, so that a broker can pass its own; its error is
-// always nil.
+// always nil. Several items taken at once are handed on between the Hold
+// and Release of ctx's [Coalescer], if it has one.
 func (q *Queue[T]) Drain(ctx context.Context, yield func(T, error) bool) error {
+	co, _ := ctx.Value(CoalescerKey{}).(Coalescer)
 	var batch []T
 	for {
 		select {
@@ -154,13 +174,8 @@ func (q *Queue[T]) Drain(ctx context.Context, yield func(T, error) bool) error {
 		}
 		var end error
 		batch, end = q.take(batch)
-		for i, v := range batch {
-			var zero T
-			batch[i] = zero
-			q.waiting.Add(-1)
-			if !yield(v, nil) {
-				return nil
-			}
+		if !q.handOn(batch, co, yield) {
+			return nil
 		}
 		if end != nil {
 			return end
@@ -169,6 +184,25 @@ func (q *Queue[T]) Drain(ctx context.Context, yield func(T, error) bool) error {
 			batch = nil // a burst's array is not kept while idle
 		}
 	}
+}
+
+// handOn yields the items of batch, clearing each slot as it goes, and
+// reports whether yield took them all. A batch of more than one item is
+// held by co, when there is one, until it is handed on or yield refused.
+func (q *Queue[T]) handOn(batch []T, co Coalescer, yield func(T, error) bool) bool {
+	if co != nil && len(batch) > 1 {
+		co.Hold()
+		defer co.Release()
+	}
+	for i, v := range batch {
+		var zero T
+		batch[i] = zero
+		q.waiting.Add(-1)
+		if !yield(v, nil) {
+			return false
+		}
+	}
+	return true
 }
 
 // StartCatchUp puts q in catch-up mode, before it joins a Group: an

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -119,5 +120,45 @@ func TestDrainStopsWithItsContext(t *testing.T) {
 	err := q.Drain(ctx, func(int, error) bool { cancel(); return true })
 	if err != nil {
 		t.Fatalf("Drain returned %v after its context was done, want nil", err)
+	}
+}
+
+// coalescerLog records Hold and Release between the items it sees.
+type coalescerLog struct{ log []string }
+
+func (c *coalescerLog) Hold()    { c.log = append(c.log, "hold") }
+func (c *coalescerLog) Release() { c.log = append(c.log, "release") }
+
+func TestDrainHoldsBatchesForItsCoalescer(t *testing.T) {
+	co := &coalescerLog{}
+	ctx := context.WithValue(t.Context(), CoalescerKey{}, Coalescer(co))
+	var g Group[int]
+	q := &Queue[int]{}
+	g.Add(q)
+	// One item alone is not held; three taken together are, and so are two
+	// that yield refuses after the first of.
+	g.Send(0, -1)
+	step := 0
+	err := q.Drain(ctx, func(v int, _ error) bool {
+		co.log = append(co.log, strconv.Itoa(v))
+		switch step++; step {
+		case 1:
+			for v := 1; v <= 3; v++ {
+				g.Send(v, -1)
+			}
+		case 4:
+			g.Send(4, -1)
+			g.Send(5, -1)
+		case 5:
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0", "hold", "1", "2", "3", "release", "hold", "4", "release"}
+	if !slices.Equal(co.log, want) {
+		t.Fatalf("got %v, want %v", co.log, want)
 	}
 }

@@ -48,6 +48,9 @@ type Contestant struct {
 	// from it in the per-event path alone: it runs in the throughput
 	// scenarios only.
 	ThroughputOnly bool
+	// IdleOnly marks a variant of another contestant that differs from it
+	// in what an idle stream costs: it runs in the idle scenarios only.
+	IdleOnly bool
 	// New builds a fresh instance for one server process.
 	New func() *Instance
 }
@@ -78,7 +81,7 @@ func (i *Instance) Routes() map[string]http.Handler {
 // All lists the contestants in the order they run.
 func All() []*Contestant {
 	return []*Contestant{
-		raw, sseviewView, sseviewValues, goSSEUpgrade, render,
+		raw, rawCopy, sseviewView, sseviewBytes, sseviewValues, sseviewPlain, goSSEUpgrade, render,
 		hub, sseviewBroker, goSSEServer, r3labs,
 	}
 }
@@ -101,9 +104,16 @@ func streamArgs(r *http.Request) (n, size int) {
 }
 
 // payload is the data of event seq: the application's work, the same for
-// every contestant.
+// every contestant. A contestant whose library takes a string gets one
+// allocated per event, as its users would.
 func payload(seq int, size int) string {
 	return wire.Payload(int64(seq), time.Now().UnixNano(), size)
+}
+
+// appendPayload appends the data of event seq to b, for contestants that
+// take bytes: with a reused b it allocates nothing.
+func appendPayload(b []byte, seq int, size int) []byte {
+	return wire.AppendPayload(b, int64(seq), time.Now().UnixNano(), size)
 }
 
 const idleSize = 64

@@ -25,22 +25,74 @@ var sseviewView = &Contestant{
 
 func endStreams(srv *http.Server) { sseview.EndStreamsOnShutdown(srv, 3*time.Second) }
 
-// countView reuses one *Text for all its events, as sseview.Event's doc
-// shows for hot streams: the stream keeps no event after yield returns.
-// raw reuses its buffer the same way.
+// countView is written as the README shows for hot streams whose payload
+// is a string: one reused *Text (the stream keeps no event after yield
+// returns). Its payload is appended into a reused buffer, as raw's is,
+// and Data = string(buf) is the one copy per event that a string field
+// costs; sseview-bytes sends the same buffer without it.
 type countView struct{}
 
 func (countView) Stream(ctx context.Context, r *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
 	n, size := streamArgs(r)
 	return func(yield func(sseview.Event, error) bool) {
 		ev := &sseview.Text{}
+		var buf []byte
 		for i := range n {
-			ev.Data = payload(i, size)
+			buf = appendPayload(buf[:0], i, size)
+			ev.Data = string(buf)
 			if !yield(ev, nil) {
 				return
 			}
 		}
 	}
+}
+
+// sseviewBytes is sseview sending its payload buffer as a reused
+// *sseview.Bytes: no copy and no allocation per event, as raw. It differs
+// from sseview in its throughput view alone.
+var sseviewBytes = &Contestant{
+	Name:           "sseview-bytes",
+	Mode:           PerRequest,
+	Shutdown:       "sseview.EndStreamsOnShutdown",
+	KeepAlive:      "built in, 15 s",
+	ThroughputOnly: true,
+	New: func() *Instance {
+		inst := perRequest(sseview.AsView(bytesView{}), sseview.AsView(idleView{}))
+		inst.Prepare = endStreams
+		return inst
+	},
+}
+
+type bytesView struct{}
+
+func (bytesView) Stream(ctx context.Context, r *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+	n, size := streamArgs(r)
+	return func(yield func(sseview.Event, error) bool) {
+		ev := &sseview.Bytes{}
+		var buf []byte
+		for i := range n {
+			buf = appendPayload(buf[:0], i, size)
+			ev.Data = buf
+			if !yield(ev, nil) {
+				return
+			}
+		}
+	}
+}
+
+// sseviewPlain is sseview without sseview.EndStreamsOnShutdown: nothing can
+// end its streams early, so the view gets the request's own context, and
+// Shutdown waits for its deadline. It shows what the shutdown path costs
+// an idle stream.
+var sseviewPlain = &Contestant{
+	Name:      "sseview-plain",
+	Mode:      PerRequest,
+	Shutdown:  "none (the variant without EndStreamsOnShutdown)",
+	KeepAlive: "built in, 15 s",
+	IdleOnly:  true,
+	New: func() *Instance {
+		return perRequest(sseview.AsView(countView{}), sseview.AsView(idleView{}))
+	},
 }
 
 // sseviewValues is sseview yielding a new Text value per event, the form

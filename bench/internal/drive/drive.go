@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,27 +20,34 @@ import (
 
 // Report is bench/results/latest.json.
 type Report struct {
-	Date             string   `json:"date"`
-	GoVersion        string   `json:"go_version"`
-	CPU              string   `json:"cpu"`
-	CPUs             int      `json:"cpus"`
-	Mode             string   `json:"mode"`
-	Rounds           int      `json:"rounds"`
-	ThroughputRounds int      `json:"throughput_rounds"`
-	Seconds          float64  `json:"seconds"`
-	Results          []Result `json:"results"`
-	Targets          []Target `json:"targets"`
+	Date             string  `json:"date"`
+	GoVersion        string  `json:"go_version"`
+	CPU              string  `json:"cpu"`
+	CPUs             int     `json:"cpus"`
+	Mode             string  `json:"mode"`
+	Rounds           int     `json:"rounds"`
+	ThroughputRounds int     `json:"throughput_rounds"`
+	Seconds          float64 `json:"seconds"`
+	// LoadBefore and LoadAfter are /proc/loadavg's 1, 5 and 15 minute
+	// load averages at the start and the end of the run: how busy the
+	// machine was with other work.
+	LoadBefore string   `json:"load_before"`
+	LoadAfter  string   `json:"load_after"`
+	Results    []Result `json:"results"`
+	Targets    []Target `json:"targets"`
 }
 
 // Main runs the driver with the command-line arguments after "run".
 func Main(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	smoke := fs.Bool("smoke", false, "one round with small counts (CI)")
-	rounds := fs.Int("rounds", 0, "rounds of every scenario (default 3 and 7 for throughput, or 1 with -smoke)")
+	rounds := fs.Int("rounds", 0, "rounds of every scenario (default 3, 5 for throughput and 2 for the high-rate fan-out, or 1 with -smoke)")
 	only := fs.String("only", "", "run only the scenarios whose name contains this")
+	who := fs.String("contestants", "", "run only these contestants (comma-separated names)")
 	jsonOut := fs.String("json", "", "write the results as JSON to this file")
 	mdOut := fs.String("md", "", "write BENCHMARKS.md to this file")
 	strict := fs.Bool("strict", false, "fail when a baseline or sseview contestant fails (CI)")
+	events := fs.Int("events", 0, "events per throughput run at 64 B, half of it at 1 KiB (default 200,000, or 10,000 with -smoke)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,7 +57,10 @@ func Main(args []string) error {
 		cfg, mode = Smoke, "smoke"
 	}
 	if *rounds > 0 {
-		cfg.Rounds, cfg.ThroughputRounds = *rounds, *rounds
+		cfg.Rounds, cfg.ThroughputRounds, cfg.LadderRounds = *rounds, *rounds, *rounds
+	}
+	if *events > 0 {
+		cfg.ThroughputEvents = *events
 	}
 	// The client holds one descriptor per stream, plus slack.
 	if err := serve.RaiseFileLimit(uint64(cfg.IdleConns) + 1000); err != nil {
@@ -59,11 +70,12 @@ func Main(args []string) error {
 	if err != nil {
 		return err
 	}
-	d := &driver{self: self, cfg: cfg, fanoutP99: map[string]float64{}}
+	d := &driver{self: self, cfg: cfg, fanoutP99: map[string]float64{}, cpus: allCPUs()}
 	start := time.Now()
 	rep := Report{
 		Date: start.UTC().Format("2006-01-02 15:04 UTC"), GoVersion: runtime.Version(),
 		CPU: cpuModel(), CPUs: runtime.NumCPU(), Mode: mode, Rounds: cfg.Rounds, ThroughputRounds: cfg.ThroughputRounds,
+		LoadBefore: loadAverage(),
 	}
 	fmt.Printf("# sseview bench (%s: %d round(s), %d for throughput), %s, %s, %d × %s\n\n",
 		mode, cfg.Rounds, cfg.ThroughputRounds, rep.Date, rep.GoVersion, rep.CPUs, rep.CPU)
@@ -80,7 +92,7 @@ func Main(args []string) error {
 		}
 		for round := range rounds {
 			for _, c := range sc.Contestants {
-				if c.Unavailable != "" {
+				if c.Unavailable != "" || (*who != "" && !slices.Contains(strings.Split(*who, ","), c.Name)) {
 					continue
 				}
 				s := sc.run(c)
@@ -104,8 +116,12 @@ func Main(args []string) error {
 	}
 	rep.Targets = targets(rep.Results)
 	tt := targetsMarkdown(rep.Targets)
+	if st := spreadMarkdown(rep.Results); strings.Count(st, "\n") > 5 {
+		tt = st + "\n" + tt
+	}
 	fmt.Println(tt)
 	rep.Seconds = time.Since(start).Seconds()
+	rep.LoadAfter = loadAverage()
 	fmt.Printf("Total: %.0f s\n", rep.Seconds)
 	if *jsonOut != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")
@@ -137,6 +153,19 @@ func Main(args []string) error {
 		}
 	}
 	return nil
+}
+
+// loadAverage returns the first three fields of /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func cpuModel() string {

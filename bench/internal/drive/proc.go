@@ -19,10 +19,6 @@ import (
 	"github.com/sseview/sseview/bench/internal/serve"
 )
 
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat:
-// 100 on every Linux architecture Go supports.
-const clockTicks = 100
-
 // server is one bench server process.
 type server struct {
 	cmd   *exec.Cmd
@@ -32,9 +28,14 @@ type server struct {
 	hc    *http.Client
 }
 
-// startServer starts the server process of contestant name.
-func startServer(self, name string, args ...string) (*server, error) {
-	cmd := exec.Command(self, append([]string{"server", "-contestant", name}, args...)...)
+// startServer starts the server process of contestant name, on core
+// pinnedCPU alone when pinned.
+func startServer(self, name string, pinned bool, args ...string) (*server, error) {
+	argv := append([]string{self, "server", "-contestant", name}, args...)
+	if pinned {
+		argv = append([]string{"taskset", "-c", strconv.Itoa(pinnedCPU)}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -91,28 +92,18 @@ func (s *server) stop() {
 
 func (s *server) url(path string) string { return "http://" + s.addr + path }
 
-// cpuSeconds reads utime+stime of the process from /proc.
+// cpuSeconds returns the server's user and system CPU time so far, from
+// its own getrusage.
 func (s *server) cpuSeconds() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("drive: malformed /proc stat")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0, errors.New("drive: short /proc stat")
-	}
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	st, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return float64(ut+st) / clockTicks, nil
+	c, err := s.cpu()
+	return float64(c.UserMicros+c.SysMicros) / 1e6, err
+}
+
+// cpu returns the server's getrusage figures.
+func (s *server) cpu() (serve.CPU, error) {
+	var c serve.CPU
+	err := s.ctlDo(context.Background(), http.MethodGet, "/cpu", nil, &c)
+	return c, err
 }
 
 // rssBytes reads VmRSS of the process from /proc.
@@ -170,9 +161,13 @@ func (s *server) publish(seq, size int) error {
 		url.Values{"seq": {strconv.Itoa(seq)}, "size": {strconv.Itoa(size)}}, nil)
 }
 
-func (s *server) run(n, rate, size int) error {
-	return s.ctlDo(context.Background(), http.MethodPost, "/run",
-		url.Values{"n": {strconv.Itoa(n)}, "rate": {strconv.Itoa(rate)}, "size": {strconv.Itoa(size)}}, nil)
+func (s *server) run(n, rate, size int) error { return s.runFrom(0, n, rate, size) }
+
+// runFrom publishes events from..from+n-1 at rate per second, in the
+// background.
+func (s *server) runFrom(from, n, rate, size int) error {
+	return s.ctlDo(context.Background(), http.MethodPost, "/run", url.Values{"from": {strconv.Itoa(from)},
+		"n": {strconv.Itoa(n)}, "rate": {strconv.Itoa(rate)}, "size": {strconv.Itoa(size)}}, nil)
 }
 
 func (s *server) runStatus() (serve.RunStatus, error) {

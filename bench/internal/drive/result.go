@@ -33,10 +33,12 @@ type scenario struct {
 	run func(c *contestants.Contestant) sample
 }
 
-// sample is one round of one contestant: its figures and what went wrong.
+// sample is one round of one contestant: its figures, what went wrong
+// (which fails the round) and notes on the figures (which do not).
 type sample struct {
 	Metrics  map[string]float64
 	Problems []string
+	Notes    []string
 }
 
 func (s *sample) set(k string, v float64) {
@@ -52,16 +54,21 @@ func (s *sample) problem(format string, args ...any) {
 
 // Result is one scenario × contestant in bench/results/latest.json.
 type Result struct {
-	Scenario   string               `json:"scenario"`
-	Contestant string               `json:"contestant"`
-	Mode       string               `json:"mode"`
-	Baseline   string               `json:"baseline"`
-	Rounds     int                  `json:"rounds"`
-	OK         bool                 `json:"ok"`
-	Status     string               `json:"status"`
-	Medians    map[string]float64   `json:"medians"`
-	Ratios     map[string]float64   `json:"ratios_to_baseline"`
-	Samples    []map[string]float64 `json:"samples"`
+	Scenario   string             `json:"scenario"`
+	Contestant string             `json:"contestant"`
+	Mode       string             `json:"mode"`
+	Baseline   string             `json:"baseline"`
+	Rounds     int                `json:"rounds"`
+	OK         bool               `json:"ok"`
+	Status     string             `json:"status"`
+	Medians    map[string]float64 `json:"medians"`
+	// Ratios is the median, over the rounds, of each round's figure over
+	// the baseline's in the same round: rounds interleave the contestants,
+	// so a round's ratio compares runs made under the same load.
+	Ratios map[string]float64 `json:"ratios_to_baseline"`
+	// RoundRatios are those ratios round by round.
+	RoundRatios map[string][]float64 `json:"round_ratios,omitempty"`
+	Samples     []map[string]float64 `json:"samples"`
 }
 
 func median(xs []float64) float64 {
@@ -93,10 +100,15 @@ func summarize(sc *scenario, samples map[string][]sample) []Result {
 			Medians: map[string]float64{}, Ratios: map[string]float64{}}
 		ss := samples[c.Name]
 		r.Rounds = len(ss)
-		var problems []string
+		var problems, notes []string
 		bad := 0
 		for _, s := range ss {
 			r.Samples = append(r.Samples, s.Metrics)
+			for _, n := range s.Notes {
+				if !slices.Contains(notes, n) {
+					notes = append(notes, n)
+				}
+			}
 			if len(s.Problems) > 0 {
 				bad++
 				for _, p := range s.Problems {
@@ -128,6 +140,12 @@ func summarize(sc *scenario, samples map[string][]sample) []Result {
 		default:
 			r.OK = true
 			r.Status = "ok"
+			if len(notes) > 0 {
+				if len(notes) > 3 {
+					notes = append(notes[:3], fmt.Sprintf("and %d more", len(notes)-3))
+				}
+				r.Status += "; " + strings.Join(notes, "; ")
+			}
 		}
 		out = append(out, r)
 	}
@@ -142,10 +160,23 @@ func summarize(sc *scenario, samples map[string][]sample) []Result {
 			continue
 		}
 		for _, col := range sc.Columns {
-			v, ok1 := out[i].Medians[col.Key]
-			b, ok2 := base.Medians[col.Key]
-			if col.Ratio && ok1 && ok2 && b != 0 {
-				out[i].Ratios[col.Key] = v / b
+			if !col.Ratio {
+				continue
+			}
+			var rr []float64
+			for round := range min(len(out[i].Samples), len(base.Samples)) {
+				v, ok1 := out[i].Samples[round][col.Key]
+				b, ok2 := base.Samples[round][col.Key]
+				if ok1 && ok2 && b != 0 && !math.IsNaN(v) && !math.IsNaN(b) {
+					rr = append(rr, v/b)
+				}
+			}
+			if len(rr) > 0 {
+				out[i].Ratios[col.Key] = median(rr)
+				if out[i].RoundRatios == nil {
+					out[i].RoundRatios = map[string][]float64{}
+				}
+				out[i].RoundRatios[col.Key] = rr
 			}
 		}
 	}
@@ -200,13 +231,71 @@ func markdown(sc *scenario, rs []Result) string {
 			}
 			if col.Ratio {
 				if v, ok := r.Ratios[col.Key]; ok {
-					fmt.Fprintf(&b, " %.2f |", v)
+					fmt.Fprintf(&b, " %.2f", v)
+					if rr := r.RoundRatios[col.Key]; sc.Spread && len(rr) > 1 {
+						fmt.Fprintf(&b, " (%.2f–%.2f)", slices.Min(rr), slices.Max(rr))
+					}
+					b.WriteString(" |")
 				} else {
 					b.WriteString(" – |")
 				}
 			}
 		}
 		fmt.Fprintf(&b, " %s |\n", strings.ReplaceAll(r.Status, "|", "/"))
+	}
+	return b.String()
+}
+
+// relSpread is (highest − lowest) / median of figure key over samples, or
+// NaN with fewer than two.
+func relSpread(samples []map[string]float64, key string) float64 {
+	lo, hi, n := spread(samples, key)
+	var xs []float64
+	for _, s := range samples {
+		if v, ok := s[key]; ok && !math.IsNaN(v) {
+			xs = append(xs, v)
+		}
+	}
+	if n < 2 {
+		return math.NaN()
+	}
+	return (hi - lo) / median(xs)
+}
+
+// spreadMarkdown is the table of how much the per-request baseline and the
+// per-round ratios of the sseview contestants varied between rounds: the
+// noise the method has to be robust to.
+func spreadMarkdown(rs []Result) string {
+	var b strings.Builder
+	b.WriteString("### Round-to-round spread of the throughput figures\n\n" +
+		"(highest − lowest) / median over the rounds of each figure of `raw`, and of the per-round ratios " +
+		"of `sseview-bytes` and `sseview` to `raw` (the × base column), in %.\n\n" +
+		"| scenario | raw CPU/event pinned | raw CPU/event unpinned | raw events/s pinned | raw events/s unpinned " +
+		"| sseview-bytes CPU ratio pinned | sseview CPU ratio pinned | sseview-bytes CPU ratio unpinned |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	pct := func(v float64) string {
+		if math.IsNaN(v) {
+			return "–"
+		}
+		return fmt.Sprintf("%.1f", v*100)
+	}
+	ratioSpread := func(r *Result, key string) float64 {
+		if r == nil || len(r.RoundRatios[key]) < 2 {
+			return math.NaN()
+		}
+		rr := r.RoundRatios[key]
+		return (slices.Max(rr) - slices.Min(rr)) / median(rr)
+	}
+	for _, r := range rs {
+		if r.Contestant != "raw" || !strings.HasPrefix(r.Scenario, "throughput-") {
+			continue
+		}
+		by, sv := find(rs, r.Scenario, "sseview-bytes"), find(rs, r.Scenario, "sseview")
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Scenario,
+			pct(relSpread(r.Samples, "cpu_us_per_event")), pct(relSpread(r.Samples, "cpu_us_per_event_unpinned")),
+			pct(relSpread(r.Samples, "events_per_s")), pct(relSpread(r.Samples, "events_per_s_unpinned")),
+			pct(ratioSpread(by, "cpu_us_per_event")), pct(ratioSpread(sv, "cpu_us_per_event")),
+			pct(ratioSpread(by, "cpu_us_per_event_unpinned")))
 	}
 	return b.String()
 }

@@ -28,10 +28,10 @@ type Config struct {
 	// so they get more rounds for the same confidence in their medians.
 	ThroughputRounds int
 	ThroughputEvents int // events per run at 64 B; half of it at 1 KiB
-	IdleConns        int
-	// RoutedIdleConns is the streams held at once in the idle scenarios
-	// behind a chi router.
-	RoutedIdleConns int
+	// PinnedOnly skips the unpinned throughput runs (the smoke run, which
+	// checks that every path works, has no use for both).
+	PinnedOnly      bool
+	IdleConns       int // streams held at once in the idle scenarios
 	FanoutSubs      int
 	FanoutRate      int
 	FanoutSeconds   int
@@ -39,8 +39,14 @@ type Config struct {
 	ChurnCycles     int
 	ShutdownStreams int
 	ShutdownTimeout time.Duration
-	Grace           time.Duration // how long past its end a run may take to deliver
-	RunTimeout      time.Duration // bounds every single measurement
+	// LadderRates are the publish rates of the high-rate fan-out, tried in
+	// turn, for LadderSeconds each, until one is not sustained.
+	LadderRates   []int
+	LadderSeconds int
+	LadderRounds  int
+	LadderGrace   time.Duration // how long past a step's end its events may take
+	Grace         time.Duration // how long past its end a run may take to deliver
+	RunTimeout    time.Duration // bounds every single measurement
 	// FirstEventTimeout bounds the wait for every stream of a fleet to get
 	// its first event (a healthy server needs a few seconds for 10,000).
 	FirstEventTimeout time.Duration
@@ -48,16 +54,18 @@ type Config struct {
 
 // Full is the configuration of `make bench`.
 var Full = Config{
-	Rounds: 3, ThroughputRounds: 7, ThroughputEvents: 200_000, IdleConns: 10_000, RoutedIdleConns: 5_000,
+	Rounds: 3, ThroughputRounds: 5, ThroughputEvents: 200_000, IdleConns: 5_000,
 	FanoutSubs: 1_000, FanoutRate: 100, FanoutSeconds: 3, FanoutSize: 128,
+	LadderRates: []int{25, 35, 50, 70, 100, 140, 200, 280, 400, 560, 800, 1120, 1600, 2240, 3200}, LadderSeconds: 2, LadderRounds: 2, LadderGrace: 2 * time.Second,
 	ChurnCycles: 10_000, ShutdownStreams: 1_000, ShutdownTimeout: 3 * time.Second, Grace: 5 * time.Second,
 	RunTimeout: 60 * time.Second, FirstEventTimeout: 30 * time.Second,
 }
 
 // Smoke is the configuration of `make bench-smoke`: every path, small counts.
 var Smoke = Config{
-	Rounds: 1, ThroughputRounds: 1, ThroughputEvents: 10_000, IdleConns: 300, RoutedIdleConns: 300,
+	Rounds: 1, ThroughputRounds: 1, ThroughputEvents: 10_000, PinnedOnly: true, IdleConns: 300,
 	FanoutSubs: 50, FanoutRate: 100, FanoutSeconds: 2, FanoutSize: 128,
+	LadderRates: []int{50, 200}, LadderSeconds: 1, LadderRounds: 1, LadderGrace: time.Second,
 	ChurnCycles: 300, ShutdownStreams: 50, ShutdownTimeout: time.Second, Grace: time.Second,
 	RunTimeout: 20 * time.Second, FirstEventTimeout: 20 * time.Second,
 }
@@ -68,11 +76,25 @@ type driver struct {
 	// fanoutP99 is the median fan-out p99 of each contestant, for the
 	// slow-consumer comparison.
 	fanoutP99 map[string]float64
+	// cpus is the driver's own affinity at start, restored after a pinned
+	// run.
+	cpus uint64
 }
 
 // everywhere lists the contestants of every scenario: all but the
-// throughput-only variants.
+// throughput-only and idle-only variants.
 func everywhere() []*contestants.Contestant {
+	var out []*contestants.Contestant
+	for _, c := range contestants.All() {
+		if !c.ThroughputOnly && !c.IdleOnly {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// idlers lists the contestants of the idle scenarios.
+func idlers() []*contestants.Contestant {
 	var out []*contestants.Contestant
 	for _, c := range contestants.All() {
 		if !c.ThroughputOnly {
@@ -82,10 +104,27 @@ func everywhere() []*contestants.Contestant {
 	return out
 }
 
+func byName(names ...string) []*contestants.Contestant {
+	var out []*contestants.Contestant
+	for _, n := range names {
+		out = append(out, contestants.ByName(n))
+	}
+	return out
+}
+
+// routers are the two ways every scenario that depends on the route is run:
+// on a bare chi router, and behind the middleware most services run.
+var routers = []struct{ name, throughputPrefix, title, how string }{
+	{serve.RouterChi, "throughput-", "on chi", "on a chi router with no middleware."},
+	{serve.RouterChiMiddleware, "throughput-mw-", "behind chi's middleware",
+		"on a chi router behind middleware.RequestID, RealIP, Logger (writing to io.Discard) and Recoverer, in that order."},
+}
+
+// of lists the contestants of one mode, but the idle-only variants.
 func of(mode contestants.Mode) []*contestants.Contestant {
 	var out []*contestants.Contestant
 	for _, c := range contestants.All() {
-		if c.Mode == mode {
+		if c.Mode == mode && !c.IdleOnly {
 			out = append(out, c)
 		}
 	}
@@ -94,24 +133,45 @@ func of(mode contestants.Mode) []*contestants.Contestant {
 
 func (d *driver) scenarios() []*scenario {
 	var out []*scenario
-	for _, tc := range []struct{ streams, size int }{{1, 64}, {1, 1024}, {64, 64}, {64, 1024}} {
-		total := d.cfg.ThroughputEvents
-		if tc.size > 64 {
-			total /= 2
+	for _, router := range routers {
+		cs := of(contestants.PerRequest)
+		if router.name != serve.RouterChi {
+			// Behind the middleware, the floors and sseview: the peers
+			// are compared on the bare router.
+			cs = byName("raw", "raw-copy", "sseview", "sseview-bytes")
 		}
-		out = append(out, &scenario{
-			Name:  fmt.Sprintf("throughput-%dx%dB", tc.streams, tc.size),
-			Title: fmt.Sprintf("Per-request throughput: %d stream(s) × %d B events", tc.streams, tc.size),
-			Description: fmt.Sprintf("%d events in all, written as fast as the server can, each flushed; "+
-				"every payload checked by the client. CPU from /proc/<pid>/stat (utime+stime) of the server.", total-total%tc.streams),
-			Columns: []column{
-				{"events_per_s", "events/s", "%.0f", true},
-				{"cpu_s_per_M", "server CPU s / M events", "%.2f", true},
-			},
-			Contestants: of(contestants.PerRequest),
-			Rounds:      d.cfg.ThroughputRounds,
-			run:         func(c *contestants.Contestant) sample { return d.throughput(c, tc.streams, tc.size, total) },
-		})
+		for _, tc := range []struct{ streams, size int }{{1, 64}, {1, 1024}, {64, 64}, {64, 1024}} {
+			total := d.cfg.ThroughputEvents
+			if tc.size > 64 {
+				total /= 2
+			}
+			out = append(out, &scenario{
+				Name: fmt.Sprintf("%s%dx%dB", router.throughputPrefix, tc.streams, tc.size),
+				Title: fmt.Sprintf("Per-request throughput %s: %d stream(s) × %d B events",
+					router.title, tc.streams, tc.size),
+				Description: fmt.Sprintf("%d events in all, written as fast as the server can, each flushed; "+
+					"every payload checked by the client. Server CPU from the server's own getrusage "+
+					"(user+system), per event. Pinned: the server and the load client on core %d (taskset, "+
+					"sched_setaffinity), the client at nice %d, so that the server runs whenever it has work "+
+					"(see the method); unpinned: both free to use either core at equal priority. Every contestant's "+
+					"routes are registered with r.Handle %s Cells are the median of the rounds, with the "+
+					"lowest and highest in parentheses; × base is the median of the per-round ratios to raw "+
+					"(each round runs every contestant once, in turn).",
+					total-total%tc.streams, pinnedCPU, clientNice, router.how),
+				Columns: []column{
+					{"cpu_us_per_event", "server CPU µs/event, pinned", "%.3f", true},
+					{"events_per_s", "events/s, pinned", "%.0f", true},
+					{"cpu_us_per_event_unpinned", "server CPU µs/event, unpinned", "%.3f", true},
+					{"events_per_s_unpinned", "events/s, unpinned", "%.0f", true},
+				},
+				Contestants: cs,
+				Rounds:      d.cfg.ThroughputRounds,
+				Spread:      true,
+				run: func(c *contestants.Contestant) sample {
+					return d.throughputBoth(c, router.name, tc.streams, tc.size, total)
+				},
+			})
+		}
 	}
 	idleCols := []column{
 		{"rss_kib_per_conn", "RSS KiB/conn", "%.1f", true},
@@ -128,35 +188,19 @@ func (d *driver) scenarios() []*scenario {
 		"after one published event. The new goroutine's stack is /gc/stack/starting-size:bytes at the end " +
 		"(the runtime sizes it from the average stack it scanned, GODEBUG adaptivestackstart). " +
 		"Cells are the median of the rounds, with the lowest and highest in parentheses."
-	out = append(out, &scenario{
-		Name:        "idle",
-		Title:       fmt.Sprintf("Idle connections: %d open streams after one event each", d.cfg.IdleConns),
-		Description: idleMethod + " Each library on its own handler (a ServeMux for the per-request ones).",
-		Columns:     idleCols,
-		Contestants: everywhere(),
-		Spread:      true,
-		run:         func(c *contestants.Contestant) sample { return d.idle(c, d.cfg.IdleConns, "") },
-	})
 	// sseview is a library for chi, and middleware changes what a waiting
-	// stream keeps on its stack: the same measurement on chi, bare and
-	// behind the usual middleware, for the hand-written floors and sseview.
-	for _, router := range []struct{ name, title, how string }{
-		{serve.RouterChi, "on a chi router, no middleware", "on a chi router with no middleware."},
-		{serve.RouterChiMiddleware, "behind chi's RequestID, RealIP, Logger and Recoverer",
-			"on a chi router behind middleware.RequestID, RealIP, Logger (writing to io.Discard) and Recoverer, in that order."},
-	} {
+	// stream keeps on its stack: every contestant on chi, bare and behind
+	// the usual middleware.
+	for _, router := range routers {
 		out = append(out, &scenario{
 			Name:        "idle-" + router.name,
-			Title:       fmt.Sprintf("Idle connections %s: %d open streams", router.title, d.cfg.RoutedIdleConns),
+			Title:       fmt.Sprintf("Idle connections %s: %d open streams", router.title, d.cfg.IdleConns),
 			Description: idleMethod + " Every contestant's routes are registered with r.Handle " + router.how,
 			Columns:     idleCols,
-			Contestants: []*contestants.Contestant{
-				contestants.ByName("raw"), contestants.ByName("sseview"),
-				contestants.ByName("hub"), contestants.ByName("sseview-broker"),
-			},
-			Spread: true,
+			Contestants: idlers(),
+			Spread:      true,
 			run: func(c *contestants.Contestant) sample {
-				return d.idle(c, d.cfg.RoutedIdleConns, router.name)
+				return d.idle(c, d.cfg.IdleConns, router.name)
 			},
 		})
 	}
@@ -172,10 +216,36 @@ func (d *driver) scenarios() []*scenario {
 		Title: fmt.Sprintf("Fan-out: %d subscribers, %d events/s for %d s", d.cfg.FanoutSubs, d.cfg.FanoutRate, d.cfg.FanoutSeconds),
 		Description: fmt.Sprintf("%d B events published on one topic; latency from the publish call to the "+
 			"client's parse of the event, over every delivery; delivered = events received in order, "+
-			"complete and intact, within the run plus %v; server CPU per delivery from /proc.", d.cfg.FanoutSize, d.cfg.Grace),
+			"complete and intact, within the run plus %v; server CPU per delivery from the server's getrusage.", d.cfg.FanoutSize, d.cfg.Grace),
 		Columns:     fanCols,
 		Contestants: of(contestants.Broadcast),
 		run:         func(c *contestants.Contestant) sample { return d.fanout(c, false) },
+	})
+	out = append(out, &scenario{
+		Name: "fanout-rate",
+		Title: fmt.Sprintf("High-rate fan-out: %d subscribers, the highest publish rate sustained",
+			d.cfg.FanoutSubs),
+		Description: fmt.Sprintf("One fleet of subscribers; %d B events published on one topic at %v events/s "+
+			"(steps of about √2), "+
+			"%d s each, in turn, until a rate is not sustained. A rate is sustained when every subscriber gets "+
+			"every event of it, in order and intact, within %v of its end, with a p99 publish-to-parse latency "+
+			"under %.0f ms. Figures are at the highest rate sustained; \"next\" is the rate above it. "+
+			"No fixed send buffer here (no reader stops).",
+			d.cfg.FanoutSize, d.cfg.LadderRates, d.cfg.LadderSeconds, d.cfg.LadderGrace, ladderP99),
+		Columns: []column{
+			{"sustained_per_s", "sustained events/s", "%.0f", true},
+			{"deliveries_per_s", "deliveries/s", "%.0f", false},
+			{"p50_ms", "p50 ms", "%.2f", false},
+			{"p99_ms", "p99 ms", "%.2f", false},
+			{"max_ms", "max ms", "%.1f", false},
+			{"cpu_us_per_delivery", "server CPU µs/delivery", "%.2f", true},
+			{"next_p99_ms", "next: p99 ms", "%.1f", false},
+			{"next_delivered_pct", "next: delivered %", "%.2f", false},
+		},
+		Contestants: of(contestants.Broadcast),
+		Rounds:      d.cfg.LadderRounds,
+		Spread:      true,
+		run:         d.fanoutLadder,
 	})
 	out = append(out, &scenario{
 		Name:  "slow-consumer",
@@ -225,13 +295,18 @@ func debugf(format string, args ...any) {
 	}
 }
 
-// withServer runs fn against a fresh server of c.
-func (d *driver) withServer(c *contestants.Contestant, fn func(s *server, smp *sample), args ...string) sample {
+// withServer runs fn against a fresh server of c, behind router (see
+// serve.Main; every scenario serves its contestants on chi), on its own
+// core when pinned.
+func (d *driver) withServer(c *contestants.Contestant, router string, pinned bool, fn func(s *server, smp *sample), args ...string) sample {
 	var smp sample
 	if c.Unavailable != "" {
 		return smp
 	}
-	s, err := startServer(d.self, c.Name, args...)
+	if router != "" {
+		args = append(args, "-router", router)
+	}
+	s, err := startServer(d.self, c.Name, pinned, args...)
 	if err != nil {
 		smp.problem("%v", err)
 		return smp
@@ -241,15 +316,45 @@ func (d *driver) withServer(c *contestants.Contestant, fn func(s *server, smp *s
 	return smp
 }
 
-func (d *driver) throughput(c *contestants.Contestant, streams, size, total int) sample {
+// throughputBoth measures c pinned (server and load client on one core,
+// the client below the server: see pin.go), then unpinned, each in a fresh
+// server process. The pinned figures are the primary ones.
+func (d *driver) throughputBoth(c *contestants.Contestant, router string, streams, size, total int) sample {
+	pinned := d.throughput(c, router, true, streams, size, total)
+	if d.cfg.PinnedOnly {
+		return pinned
+	}
+	free := d.throughput(c, router, false, streams, size, total)
+	for k, v := range free.Metrics {
+		pinned.set(k+"_unpinned", v)
+	}
+	for _, p := range free.Problems {
+		pinned.problem("unpinned: %s", p)
+	}
+	return pinned
+}
+
+func (d *driver) throughput(c *contestants.Contestant, router string, pinned bool, streams, size, total int) sample {
 	per := total / streams
-	return d.withServer(c, func(s *server, smp *sample) {
+	return d.withServer(c, router, pinned, func(s *server, smp *sample) {
+		if pinned {
+			// The client on the server's core, below it (see pin.go).
+			if err := errors.Join(setAffinity(1<<pinnedCPU), setNice(clientNice)); err != nil {
+				smp.problem("%v", err)
+				return
+			}
+			defer func() {
+				if err := errors.Join(setNice(0), setAffinity(d.cpus)); err != nil {
+					smp.problem("%v", err)
+				}
+			}()
+		}
 		client := &http.Client{Transport: newTransport(64)}
 		defer client.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.RunTimeout)
 		defer cancel()
 		url := s.url(fmt.Sprintf("/stream?n=%d&size=%d", per, size))
-		cpu0, err := s.cpuSeconds()
+		cpu0, err := s.cpu()
 		if err != nil {
 			smp.problem("%v", err)
 			return
@@ -301,7 +406,7 @@ func (d *driver) throughput(c *contestants.Contestant, streams, size, total int)
 		}
 		wg.Wait()
 		el := time.Since(t0)
-		cpu1, err := s.cpuSeconds()
+		cpu1, err := s.cpu()
 		if err != nil {
 			smp.problem("%v", err)
 			return
@@ -310,8 +415,10 @@ func (d *driver) throughput(c *contestants.Contestant, streams, size, total int)
 		if n == 0 {
 			return
 		}
+		user, sys := float64(cpu1.UserMicros-cpu0.UserMicros), float64(cpu1.SysMicros-cpu0.SysMicros)
 		smp.set("events_per_s", n/el.Seconds())
-		smp.set("cpu_s_per_M", (cpu1-cpu0)/n*1e6)
+		smp.set("cpu_us_per_event", (user+sys)/n)
+		smp.set("user_us_per_event", user/n)
 		// How often the client found more than one event waiting: a
 		// slower server can cost more per event when the client keeps up
 		// and every write has to wake it.
@@ -322,13 +429,8 @@ func (d *driver) throughput(c *contestants.Contestant, streams, size, total int)
 // idle holds n streams of c open at once and reports what they cost the
 // server, with c behind router (see serve.Main) when it is not "".
 func (d *driver) idle(c *contestants.Contestant, n int, router string) sample {
-	var args []string
-	name := c.Name
-	if router != "" {
-		args = []string{"-router", router}
-		name += "-" + router
-	}
-	return d.withServer(c, func(s *server, smp *sample) {
+	name := c.Name + "-" + router
+	return d.withServer(c, router, false, func(s *server, smp *sample) {
 		st0, err := s.stats(true)
 		if err != nil {
 			smp.problem("%v", err)
@@ -369,7 +471,7 @@ func (d *driver) idle(c *contestants.Contestant, n int, router string) sample {
 		smp.set("heap_kib_per_conn", (float64(st2.HeapInuse)-float64(st0.HeapInuse))/fn/1024)
 		smp.set("stack_kib_per_conn", (float64(st2.Stacks)-float64(st0.Stacks))/fn/1024)
 		smp.set("stack_start_kib", float64(st2.StackStart)/1024)
-	}, args...)
+	})
 }
 
 // fanoutSndbuf is the send buffer of the server's sockets in the fan-out
@@ -390,7 +492,7 @@ type subState struct {
 }
 
 func (d *driver) fanout(c *contestants.Contestant, slow bool) sample {
-	return d.withServer(c, func(s *server, smp *sample) {
+	return d.withServer(c, serve.RouterChi, false, func(s *server, smp *sample) {
 		subs, n := d.cfg.FanoutSubs, d.cfg.FanoutRate*d.cfg.FanoutSeconds
 		size := d.cfg.FanoutSize
 		states := make([]subState, subs)
@@ -507,7 +609,7 @@ func (d *driver) fanout(c *contestants.Contestant, slow bool) sample {
 }
 
 func (d *driver) churn(c *contestants.Contestant) sample {
-	return d.withServer(c, func(s *server, smp *sample) {
+	return d.withServer(c, serve.RouterChi, false, func(s *server, smp *sample) {
 		if c.Mode == contestants.Broadcast {
 			if err := s.tick(5 * time.Millisecond); err != nil {
 				smp.problem("%v", err)
@@ -595,7 +697,7 @@ func (d *driver) churn(c *contestants.Contestant) sample {
 }
 
 func (d *driver) shutdown(c *contestants.Contestant) sample {
-	return d.withServer(c, func(s *server, smp *sample) {
+	return d.withServer(c, serve.RouterChi, false, func(s *server, smp *sample) {
 		n := d.cfg.ShutdownStreams
 		f := openFleet(s, c, n, nil)
 		defer f.close()

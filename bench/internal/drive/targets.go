@@ -91,22 +91,39 @@ func targets(rs []Result) []Target {
 	}
 	higher := func(a, b float64) bool { return a >= b }
 	lower := func(a, b float64) bool { return a <= b }
-	for _, sc := range []string{"throughput-1x64B", "throughput-1x1024B", "throughput-64x64B", "throughput-64x1024B"} {
+	for _, prefix := range []string{"throughput-", "throughput-mw-"} {
+		for _, cell := range []string{"1x64B", "1x1024B", "64x64B", "64x1024B"} {
+			sc := prefix + cell
+			if find(rs, sc, "raw") == nil {
+				continue
+			}
+			for _, self := range []string{"sseview-bytes", "sseview"} {
+				ratio(sc, "CPU per event ≤ 1.10× raw, pinned ("+self+")", self, "cpu_us_per_event", 1.1, false)
+				ratio(sc, "events/s ≥ 0.95× raw, pinned ("+self+")", self, "events_per_s", 0.95, true)
+				if prefix == "throughput-" {
+					peers(sc, "events/s ≥ every peer, pinned ("+self+")", self, "events_per_s", higher, "go-sse", "render")
+					peers(sc, "CPU per event ≤ every peer's, pinned ("+self+")", self, "cpu_us_per_event", lower, "go-sse", "render")
+				}
+			}
+		}
+	}
+	for _, sc := range []string{"idle-chi", "idle-chi-middleware"} {
 		if find(rs, sc, "raw") == nil {
 			continue
 		}
-		ratio(sc, "events/s ≥ 0.95× raw", "sseview", "events_per_s", 0.95, true)
-		peers(sc, "events/s ≥ every peer", "sseview", "events_per_s", higher, "go-sse", "render")
-		ratio(sc, "CPU per event ≤ 1.1× raw", "sseview", "cpu_s_per_M", 1.1, false)
-	}
-	if find(rs, "idle", "raw") != nil {
-		ratio("idle", "RSS/conn ≤ 1.1× raw", "sseview", "rss_kib_per_conn", 1.1, false)
-		peers("idle", "RSS/conn ≤ every per-request peer", "sseview", "rss_kib_per_conn", lower, "go-sse", "render")
-		peers("idle", "RSS/conn ≤ every broadcast peer", "sseview-broker", "rss_kib_per_conn", lower, "go-sse-server", "r3labs")
+		ratio(sc, "RSS/conn ≤ 1.00× raw", "sseview", "rss_kib_per_conn", 1.0, false)
+		ratio(sc, "RSS/conn ≤ 1.00× raw, without EndStreamsOnShutdown", "sseview-plain", "rss_kib_per_conn", 1.0, false)
+		peers(sc, "RSS/conn ≤ every per-request peer", "sseview", "rss_kib_per_conn", lower, "go-sse", "render")
+		peers(sc, "RSS/conn ≤ go-sse's broadcast server", "sseview-broker", "rss_kib_per_conn", lower, "go-sse-server")
+		peers(sc, "RSS/conn ≤ every broadcast peer", "sseview-broker", "rss_kib_per_conn", lower, "go-sse-server", "r3labs")
 	}
 	if find(rs, "fanout", "hub") != nil {
 		ratio("fanout", "p99 ≤ 1.1× hub, 100% delivered", "sseview-broker", "p99_ms", 1.1, false)
 		peers("fanout", "p99 ≤ every peer's", "sseview-broker", "p99_ms", lower, "go-sse-server", "r3labs")
+	}
+	if find(rs, "fanout-rate", "hub") != nil {
+		ratio("fanout-rate", "sustained rate ≥ 1.5× hub's, in order, p99 < 100 ms", "sseview-broker", "sustained_per_s", 1.5, true)
+		peers("fanout-rate", "sustained rate ≥ every peer's", "sseview-broker", "sustained_per_s", higher, "go-sse-server", "r3labs")
 	}
 	if s := find(rs, "slow-consumer", "sseview-broker"); s != nil {
 		if strings.HasPrefix(s.Status, "not available") {

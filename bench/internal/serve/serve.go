@@ -6,9 +6,10 @@
 // Control routes:
 //
 //	GET  /stats?gc=1                 goroutines, heap and stacks, after a GC when asked
+//	GET  /cpu                        the process's CPU time so far (getrusage)
 //	POST /publish?seq=S&size=B       publish one event (broadcast)
-//	POST /run?n=N&rate=R&size=B      publish events 0..N-1 at R per second, in the background
-//	GET  /run                        progress of /run
+//	POST /run?n=N&rate=R&size=B&from=F  publish events F..F+N-1 (F defaults to 0) at R per second, in the background
+//	GET  /run                        progress of the last /run
 //	POST /tick?period=D              publish a warm-up event every D until the process ends
 //	POST /shutdown?timeout=D         http.Server.Shutdown with the contestant's path; reports its time
 package serve
@@ -217,6 +218,7 @@ type control struct {
 func (c *control) mux() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /stats", c.stats)
+	m.HandleFunc("GET /cpu", c.cpu)
 	m.HandleFunc("POST /publish", c.publish)
 	m.HandleFunc("POST /run", c.run)
 	m.HandleFunc("GET /run", c.runStatus)
@@ -249,6 +251,26 @@ func (c *control) stats(w http.ResponseWriter, r *http.Request) {
 	reply(w, Stats{
 		Goroutines: runtime.NumGoroutine(), HeapInuse: ms.HeapInuse, HeapAlloc: ms.HeapAlloc,
 		Stacks: m[0].Value.Uint64(), StackStart: m[1].Value.Uint64(),
+	})
+}
+
+// CPU is the answer of GET /cpu: user and system CPU time of the whole
+// process, in microseconds. getrusage reports the scheduler's exact
+// runtime, where /proc/<pid>/stat counts 10 ms clock ticks.
+type CPU struct {
+	UserMicros int64 `json:"user_us"`
+	SysMicros  int64 `json:"sys_us"`
+}
+
+func (c *control) cpu(w http.ResponseWriter, _ *http.Request) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		http.Error(w, "serve: getrusage: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	reply(w, CPU{
+		UserMicros: ru.Utime.Sec*1e6 + ru.Utime.Usec,
+		SysMicros:  ru.Stime.Sec*1e6 + ru.Stime.Usec,
 	})
 }
 
@@ -285,9 +307,9 @@ func (c *control) run(w http.ResponseWriter, r *http.Request) {
 	if !c.needPublish(w) {
 		return
 	}
-	n, rate, size := intArg(r, "n"), intArg(r, "rate"), intArg(r, "size")
-	if n <= 0 || rate <= 0 {
-		http.Error(w, "serve: n and rate must be positive", http.StatusBadRequest)
+	n, rate, size, from := intArg(r, "n"), intArg(r, "rate"), intArg(r, "size"), intArg(r, "from")
+	if n <= 0 || rate <= 0 || from < 0 {
+		http.Error(w, "serve: n and rate must be positive, from not negative", http.StatusBadRequest)
 		return
 	}
 	c.mu.Lock()
@@ -297,15 +319,23 @@ func (c *control) run(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.running = true
+	c.published.Store(0)
+	c.done.Store(false)
 	period := time.Second / time.Duration(rate)
 	go func() {
-		defer c.done.Store(true)
+		defer func() {
+			c.mu.Lock()
+			c.running = false
+			c.mu.Unlock()
+			c.done.Store(true)
+		}()
 		start := time.Now()
 		for i := range n {
 			if d := time.Until(start.Add(time.Duration(i) * period)); d > 0 {
 				time.Sleep(d)
 			}
-			if err := c.inst.Publish(context.Background(), wire.Payload(int64(i), time.Now().UnixNano(), size)); err != nil {
+			seq := int64(from + i)
+			if err := c.inst.Publish(context.Background(), wire.Payload(seq, time.Now().UnixNano(), size)); err != nil {
 				c.runErr.Store(err.Error())
 				return
 			}

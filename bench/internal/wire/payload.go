@@ -23,17 +23,19 @@ const MaxSize = 1 << 15
 // padded with the filler to size bytes (longer when the header alone is
 // longer). A negative seq marks a warm-up event.
 func Payload(seq int64, unixNano int64, size int) string {
-	var hdr [48]byte
-	b := strconv.AppendInt(hdr[:0], seq, 10)
+	return string(AppendPayload(make([]byte, 0, max(size, 48)), seq, unixNano, size))
+}
+
+// AppendPayload appends the data of event seq, as Payload makes it, to b:
+// with a buffer that is reused, making a payload allocates nothing.
+func AppendPayload(b []byte, seq int64, unixNano int64, size int) []byte {
+	start := len(b)
+	b = strconv.AppendInt(b, seq, 10)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, unixNano, 10)
 	b = append(b, ' ')
-	n := max(size-len(b), 0)
-	var sb strings.Builder
-	sb.Grow(len(b) + n)
-	sb.Write(b)
-	sb.WriteString(filler[:n])
-	return sb.String()
+	n := max(size-(len(b)-start), 0)
+	return append(b, filler[:n]...)
 }
 
 // ErrCorrupt is wrapped by every error about a payload that did not arrive

@@ -252,5 +252,5 @@ func TestPostStreamResumesAndKeepsAlive(t *testing.T) {
 	s.Comments = true
 	s.Expect(t,
 		sseviewtest.Event{Type: "datastar-patch-signals", Data: `signals {"n":2}`, ID: second},
-		sseviewtest.Event{Comment: " keep-alive"})
+		sseviewtest.Event{Comment: ": keep-alive"})
 }

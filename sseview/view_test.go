@@ -177,7 +177,7 @@ func TestEventsReachTheClient(t *testing.T) {
 
 	s.Expect(t,
 		msg("line 1\nline 2", ""),
-		sseviewtest.Event{Comment: " a note"},
+		sseviewtest.Event{Comment: ": a note"},
 		sseviewtest.Event{Type: "weather", Data: `{"temp":21}`, ID: "7"},
 		sseviewtest.Event{Type: "ping", Data: "null", ID: "7"},
 		sseviewtest.Event{Type: "shared", Data: "encoded once", ID: "e1"},
@@ -345,7 +345,7 @@ func TestKeepAliveOverTheNetwork(t *testing.T) {
 	srv := testutil.Serve(t, h)
 	s := dial(t, nil, srv.URL, nil)
 	s.Comments = true
-	keepAlive := sseviewtest.Event{Comment: " keep-alive"}
+	keepAlive := sseviewtest.Event{Comment: ": keep-alive"}
 	s.Expect(t, keepAlive, keepAlive, keepAlive)
 	require.NoError(t, s.Close())
 	closed(t, done, "the view to stop")

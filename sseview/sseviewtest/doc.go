@@ -39,7 +39,7 @@
 //		defer s.Close()
 //		s.Comments = true
 //		start := time.Now()
-//		s.Expect(t, sseviewtest.Event{Comment: " keep-alive"})
+//		s.Expect(t, sseviewtest.Event{Comment: ": keep-alive"})
 //		if d := time.Since(start); d != 15*time.Second { ... }
 //	})
 //

@@ -251,7 +251,7 @@ Data differs from byte 300: want ..."aaaaaaaac", got ..."aaaaaaaab"`,
 			},
 			want: `sseviewtest: Expect: events differ (- want, + got):
 - {Type: "message", Data: "x"}
-+ {Comment: " keep-alive"}`,
++ {Comment: ": keep-alive"}`,
 		},
 	}
 	for _, tt := range tests {

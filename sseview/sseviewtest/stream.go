@@ -601,7 +601,7 @@ func (c *conn) read(lastEventID string) {
 			stopped = true
 		}
 	}
-	p.Comment = func(text string) { send(Event{Comment: text}) }
+	p.Comment = func(text string) { send(Event{Comment: ":" + text}) }
 	var err error
 	for !stopped {
 		var ev eventstream.Event

@@ -118,10 +118,10 @@ func TestCommentsOnRequest(t *testing.T) {
 		s := open(t, sseview.AsView(view), httptest.NewRequest(http.MethodGet, "/", nil))
 		s.Comments = true
 		s.Expect(t,
-			sseviewtest.Event{Comment: " one"},
+			sseviewtest.Event{Comment: ": one"},
 			sseviewtest.Event{Type: "message", Data: "x"},
-			sseviewtest.Event{Comment: " two"},
-			sseviewtest.Event{Comment: " lines"},
+			sseviewtest.Event{Comment: ": two"},
+			sseviewtest.Event{Comment: ": lines"},
 		)
 	})
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
-var keepAlive = sseviewtest.Event{Comment: " keep-alive"}
+var keepAlive = sseviewtest.Event{Comment: ": keep-alive"}
 
 // TestKeepAliveOnTheFakeClock is the proof that the kit works in a
 // testing/synctest bubble: sseview's 15 s keep-alive, behind chi and its

@@ -136,7 +136,7 @@ func TestABrokenGzipBody(t *testing.T) {
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 	})
-	s := open(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
+	s := sseviewtest.OpenT(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
 	_, err := s.Next()
 	assert.EqualError(t, err, "sseviewtest: the connection broke: the gzip-encoded body: gzip: invalid header")
 }

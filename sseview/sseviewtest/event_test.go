@@ -16,7 +16,7 @@ import (
 // neither an event nor a comment, and prints as nothing, so that a test
 // that logs it is not misled into seeing an empty comment.
 func TestTheZeroEventIsNothing(t *testing.T) {
-	s := open(t, streamThenEnd("data: x\n\n"), httptest.NewRequest(http.MethodGet, "/", nil))
+	s := sseviewtest.OpenT(t, streamThenEnd("data: x\n\n"), httptest.NewRequest(http.MethodGet, "/", nil))
 	s.Expect(t, msg("x", ""))
 	ev, err := s.Next()
 	require.Equal(t, io.EOF, err)
@@ -28,7 +28,7 @@ func TestTheZeroEventIsNothing(t *testing.T) {
 // TestAnEmptyCommentIsAComment: a comment line that is a colon alone is
 // still a comment, told apart from the zero Event, and prints as one.
 func TestAnEmptyCommentIsAComment(t *testing.T) {
-	s := open(t, stream(":\n: \n:x\ndata: y\n\n"), httptest.NewRequest(http.MethodGet, "/", nil))
+	s := sseviewtest.OpenT(t, stream(":\n: \n:x\ndata: y\n\n"), httptest.NewRequest(http.MethodGet, "/", nil))
 	s.Comments = true
 	ev, err := s.Next()
 	require.NoError(t, err)

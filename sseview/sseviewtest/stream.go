@@ -32,8 +32,9 @@ var ErrTimeout = errors.New("sseviewtest: timed out")
 var errClosed = errors.New("sseviewtest: the stream is closed")
 
 // Stream is an open event stream, read as a browser's EventSource would
-// read it. [Open] and [Dial] make one; Close it when done (defer s.Close()),
-// or its handler and reader goroutines outlive the test.
+// read it. [OpenT] and [DialT] make one that is closed when the test ends;
+// close one that [Open] or [Dial] made when done (defer s.Close()), or its
+// handler and reader goroutines outlive the test.
 //
 // A Stream is used from one goroutine at a time, except Close, which may be
 // called from any goroutine, also while a read waits. Set its fields before

@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -61,16 +62,11 @@ func (in *instance) open(t *testing.T, roomName, lastEventID string) *sseviewtes
 // is empty, and closes it when the test ends.
 func dial(t *testing.T, url, lastEventID string) *sseviewtest.Stream {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	require.NoError(t, err)
+	req := httptest.NewRequest(http.MethodGet, url, nil)
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
 	}
-	s, err := sseviewtest.Dial(nil, req)
-	require.NoError(t, err)
-	s.Timeout = wait
-	t.Cleanup(func() { assert.NoError(t, s.Close()) })
-	return s
+	return sseviewtest.DialT(t, nil, req)
 }
 
 func (in *instance) publish(t *testing.T, roomName, data string) string {

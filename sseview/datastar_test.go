@@ -248,9 +248,9 @@ func TestPostStreamResumesAndKeepsAlive(t *testing.T) {
 
 	req := httptest.NewRequest(http.MethodPost, "/stream", strings.NewReader(`{}`))
 	req.Header.Set("Last-Event-ID", first)
-	s := open(t, realisticRouter(h), req)
+	s := sseviewtest.OpenT(t, realisticRouter(h), req)
 	s.Comments = true
 	s.Expect(t,
 		sseviewtest.Event{Type: "datastar-patch-signals", Data: `signals {"n":2}`, ID: second},
-		sseviewtest.Event{Comment: " keep-alive"})
+		sseviewtest.Event{Comment: ": keep-alive"})
 }

@@ -44,7 +44,7 @@ func serveEvents(t *testing.T, h *sseview.Handler) *sseviewtest.Stream {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, middleware.Recoverer)
 	r.Handle("/stream", h)
-	return openPath(t, r, "/stream")
+	return sseviewtest.OpenT(t, r, httptest.NewRequest(http.MethodGet, "/stream", nil))
 }
 
 func TestHTMLFragments(t *testing.T) {

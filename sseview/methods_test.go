@@ -63,9 +63,7 @@ func streamed(t *testing.T, method, url, body string) []sseviewtest.Event {
 	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
-	s, err := sseviewtest.Dial(nil, req)
-	require.NoError(t, err)
-	closeAtEnd(t, s)
+	s := sseviewtest.DialT(t, nil, req)
 	require.Equal(t, "text/event-stream", s.Response().Header.Get("Content-Type"))
 	var evs []sseviewtest.Event
 	for ev, err := range s.Events() {

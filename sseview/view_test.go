@@ -172,12 +172,12 @@ func TestEventsReachTheClient(t *testing.T) {
 			shout("quiet"),
 		)
 	})
-	s := openPath(t, &sseview.Handler{View: view, Retry: 1500 * time.Millisecond}, "/")
+	s := sseviewtest.OpenT(t, &sseview.Handler{View: view, Retry: 1500 * time.Millisecond}, httptest.NewRequest(http.MethodGet, "/", nil))
 	s.Comments = true
 
 	s.Expect(t,
 		msg("line 1\nline 2", ""),
-		sseviewtest.Event{Comment: " a note"},
+		sseviewtest.Event{Comment: ": a note"},
 		sseviewtest.Event{Type: "weather", Data: `{"temp":21}`, ID: "7"},
 		sseviewtest.Event{Type: "ping", Data: "null", ID: "7"},
 		sseviewtest.Event{Type: "shared", Data: "encoded once", ID: "e1"},
@@ -345,7 +345,7 @@ func TestKeepAliveOverTheNetwork(t *testing.T) {
 	srv := testutil.Serve(t, h)
 	s := dial(t, nil, srv.URL, nil)
 	s.Comments = true
-	keepAlive := sseviewtest.Event{Comment: " keep-alive"}
+	keepAlive := sseviewtest.Event{Comment: ": keep-alive"}
 	s.Expect(t, keepAlive, keepAlive, keepAlive)
 	require.NoError(t, s.Close())
 	closed(t, done, "the view to stop")
@@ -498,7 +498,7 @@ func TestErrorAfterTheStreamStarted(t *testing.T) {
 			logs := newLogRecorder()
 			r := chi.NewRouter()
 			r.Get("/rooms/{room}", (&sseview.Handler{View: view, ErrorEvent: tt.errorEvent, Logger: logs.logger()}).ServeHTTP)
-			s := openPath(t, r, "/rooms/lobby")
+			s := sseviewtest.OpenT(t, r, httptest.NewRequest(http.MethodGet, "/rooms/lobby", nil))
 
 			var got []sseviewtest.Event
 			var raw strings.Builder
@@ -521,7 +521,7 @@ func TestErrorAfterTheStreamStarted(t *testing.T) {
 func TestEncodeErrorEndsTheStreamLikeAViewError(t *testing.T) {
 	logs := newLogRecorder()
 	view := finite(sseview.Text{Data: "good"}, sseview.Text{ID: "1\ndata: injected", Data: "bad"}, sseview.Text{Data: "never"})
-	s := openPath(t, &sseview.Handler{View: view, Logger: logs.logger()}, "/")
+	s := sseviewtest.OpenT(t, &sseview.Handler{View: view, Logger: logs.logger()}, httptest.NewRequest(http.MethodGet, "/", nil))
 	s.Expect(t, msg("good", ""))
 	s.ExpectEnd(t)
 	assert.Contains(t, logs.waitFor(t, "sseview: stream failed"), "sseview: invalid event: id contains")
@@ -593,7 +593,7 @@ func TestReusedTextIsWrittenAsItWasAtEachYield(t *testing.T) {
 			<-ctx.Done()
 		}
 	})
-	s := openPath(t, sseview.AsView(view), "/")
+	s := sseviewtest.OpenT(t, sseview.AsView(view), httptest.NewRequest(http.MethodGet, "/", nil))
 	for i := range 3 {
 		s.Expect(t, sseviewtest.Event{Type: "n", Data: strings.Repeat("x", i+1), ID: strconv.Itoa(i)})
 	}

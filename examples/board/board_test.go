@@ -1,14 +1,13 @@
 package main
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,13 +15,27 @@ import (
 
 	"github.com/sseview/sseview/internal/testutil"
 	"github.com/sseview/sseview/sseview"
+	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-const wait = 5 * time.Second
+// open opens the board's event stream at target as the page's EventSource
+// does, and closes it when the test ends.
+func open(t *testing.T, target string) *sseviewtest.Stream {
+	t.Helper()
+	return sseviewtest.DialT(t, nil, httptest.NewRequest(http.MethodGet, target, nil))
+}
+
+// next reads the next event of s, failing the test if none comes.
+func next(t *testing.T, s *sseviewtest.Stream) sseviewtest.Event {
+	t.Helper()
+	ev, err := s.Next()
+	require.NoError(t, err)
+	return ev
+}
 
 func serveBoard(t *testing.T) (*app, string) {
 	t.Helper()
@@ -64,24 +77,23 @@ func postJSON(t *testing.T, target, body string) *http.Response {
 func TestAPostReachesEveryPageEscapedAndFramed(t *testing.T) {
 	a, base := serveBoard(t)
 	since := "/events?since=" + url.QueryEscape(firstChange(t, a).LastID)
-	s1 := testutil.Open(t, nil, base+since, nil)
-	s2 := testutil.Open(t, nil, base+since, nil)
+	s1, s2 := open(t, base+since), open(t, base+since)
 
 	resp := post(t, base+"/messages", url.Values{"author": {"ann"}, "text": {"hi\r</div><b>x</b>\r\ndata: y"}})
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
 	want := `<li class="message" id="msg-4"><b class="author">ann</b> <span class="text">hi` +
 		"\n&lt;/div&gt;&lt;b&gt;x&lt;/b&gt;\ndata: y</span></li>"
-	for _, s := range []*testutil.Stream{s1, s2} {
-		ev := s.Next(wait)
+	for _, s := range []*sseviewtest.Stream{s1, s2} {
+		ev := next(t, s)
 		assert.Equal(t, "message", ev.Type)
 		assert.Equal(t, want, ev.Data)
-		assert.NotEmpty(t, ev.LastEventID)
+		assert.NotEmpty(t, ev.ID)
 	}
 
 	resp = post(t, base+"/cards/2/move", url.Values{"to": {"done"}})
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
-	for _, s := range []*testutil.Stream{s1, s2} {
-		ev := s.Next(wait)
+	for _, s := range []*sseviewtest.Stream{s1, s2} {
+		ev := next(t, s)
 		assert.Equal(t, "cards", ev.Type)
 		done := ev.Data[strings.Index(ev.Data, `id="col-done"`):]
 		assert.Contains(t, done, `id="card-2"`)
@@ -118,22 +130,24 @@ func TestBadPostsAreRefused(t *testing.T) {
 
 func TestAPageResumesFromItsLastEventID(t *testing.T) {
 	a, base := serveBoard(t)
-	s := testutil.Open(t, nil, base+"/events?since="+url.QueryEscape(firstChange(t, a).LastID), nil)
+	s := open(t, base+"/events?since="+url.QueryEscape(firstChange(t, a).LastID))
 	_, err := a.board.Post(t.Context(), "ann", "one")
 	require.NoError(t, err)
-	first := s.Next(wait)
-	s.Close()
+	first := next(t, s)
 
-	_, err = a.board.Post(t.Context(), "ann", "two") // while the page is away
+	// "two" is posted while the page's connection is down: Reconnect drops
+	// what the test has not read, then sends the same URL, since and all,
+	// with the id of the last event read as Last-Event-ID, which wins.
+	_, err = a.board.Post(t.Context(), "ann", "two")
 	require.NoError(t, err)
-	s = testutil.Open(t, nil, base+"/events", http.Header{"Last-Event-ID": {first.LastEventID}})
-	ev := s.Next(wait)
+	require.NoError(t, s.Reconnect())
+	ev := next(t, s)
 	assert.Equal(t, "message", ev.Type)
 	assert.Contains(t, ev.Data, ">two<")
 
 	// A first connection takes the page's since instead.
-	s = testutil.Open(t, nil, base+"/events?since="+url.QueryEscape(first.LastEventID), nil)
-	assert.Contains(t, s.Next(wait).Data, ">two<")
+	s = open(t, base+"/events?since="+url.QueryEscape(first.ID))
+	assert.Contains(t, next(t, s).Data, ">two<")
 }
 
 // After a restart of the program (here: a board with another broker), a
@@ -148,16 +162,18 @@ func TestAnUnknownLastEventIDGetsTheWholeBoard(t *testing.T) {
 	a, base := serveBoard(t)
 	_, err = a.board.Post(t.Context(), "bo", "after the restart")
 	require.NoError(t, err)
-	s := testutil.Open(t, nil, base+"/events", http.Header{"Last-Event-ID": {staleID}})
-	ev := s.Next(wait)
+	req := httptest.NewRequest(http.MethodGet, base+"/events", nil)
+	req.Header.Set("Last-Event-ID", staleID)
+	s := sseviewtest.DialT(t, nil, req)
+	ev := next(t, s)
 	assert.Equal(t, "board", ev.Type)
 	assert.Contains(t, ev.Data, "after the restart")
 	assert.Contains(t, ev.Data, `id="columns"`)
-	assert.Equal(t, a.board.Snapshot().LastID, ev.LastEventID)
+	assert.Equal(t, a.board.Snapshot().LastID, ev.ID)
 
 	_, err = a.board.Post(t.Context(), "bo", "next")
 	require.NoError(t, err)
-	ev = s.Next(wait)
+	ev = next(t, s)
 	assert.Equal(t, "message", ev.Type)
 	assert.Contains(t, ev.Data, ">next<")
 }
@@ -167,19 +183,10 @@ func TestAnUnknownLastEventIDGetsTheWholeBoard(t *testing.T) {
 func TestDatastarOnTheWire(t *testing.T) {
 	a, base := serveBoard(t)
 
-	// @post('/datastar/events') opens the stream with the page's signals;
-	// the context bounds the wait for its event.
-	ctx, cancel := context.WithTimeout(t.Context(), wait)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		base+"/datastar/events?since="+url.QueryEscape(firstChange(t, a).LastDatastarID), strings.NewReader(`{"text":""}`))
-	require.NoError(t, err)
-	stream, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer stream.Body.Close()
-	require.Equal(t, http.StatusOK, stream.StatusCode)
-	require.Equal(t, "text/event-stream", stream.Header.Get("Content-Type"))
-	events := testutil.NewParser(stream.Body)
+	// @post('/datastar/events') opens the stream with the page's signals.
+	s := sseviewtest.DialT(t, nil, httptest.NewRequest(http.MethodPost,
+		base+"/datastar/events?since="+url.QueryEscape(firstChange(t, a).LastDatastarID), strings.NewReader(`{"text":""}`)))
+	require.Equal(t, "text/event-stream", s.Response().Header.Get("Content-Type"))
 
 	resp := postJSON(t, base+"/datastar/messages", `{"author":"cy","text":"a\rb</li>"}`)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -187,8 +194,7 @@ func TestDatastarOnTheWire(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "event: datastar-patch-signals\ndata: signals {\"text\":\"\"}\n\n\n", string(raw), "as datastar-go writes it")
 
-	ev, err := events.Next()
-	require.NoError(t, err)
+	ev := next(t, s)
 	assert.Equal(t, "datastar-patch-elements", ev.Type)
 	assert.Equal(t, "selector #messages\nmode append\n"+
 		`elements <li class="message" id="msg-4"><b class="author">cy</b> <span class="text">a`+"\n"+

@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,7 +15,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -93,16 +94,9 @@ func get(t *testing.T, method, url string) (status int, contentType, body string
 // fails if the handler does not return then.
 func open(t *testing.T, url string, header http.Header) *sseviewtest.Stream {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	require.NoError(t, err)
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	s, err := sseviewtest.Dial(nil, req)
-	require.NoError(t, err)
-	s.Timeout = wait
-	t.Cleanup(func() { assert.NoError(t, s.Close()) })
-	return s
+	req := httptest.NewRequest(http.MethodGet, url, nil)
+	maps.Copy(req.Header, header)
+	return sseviewtest.DialT(t, nil, req)
 }
 
 // nextEvent reads the next event of s, failing the test if none comes.

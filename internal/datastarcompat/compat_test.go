@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/internal/eventstream"
 	"github.com/sseview/sseview/sseview"
 )
 
@@ -272,7 +272,7 @@ func TestPatchElementsMatchesTheSDK(t *testing.T) {
 
 // intended is what a spec parser must read from a patch-elements event:
 // one event, of its type, with the data lines Datastar's client reads.
-func intended(e elements) testutil.Event {
+func intended(e elements) eventstream.Event {
 	var lines []string
 	if e.Selector != "" {
 		lines = append(lines, "selector "+e.Selector)
@@ -295,7 +295,7 @@ func intended(e elements) testutil.Event {
 			lines = append(lines, "elements "+line)
 		}
 	}
-	return testutil.Event{Type: "datastar-patch-elements", Data: strings.Join(lines, "\n"), LastEventID: e.ID}
+	return eventstream.Event{Type: "datastar-patch-elements", Data: strings.Join(lines, "\n"), LastEventID: e.ID}
 }
 
 // Where the SDK lets a value inject fields, a spec parser reads an event the
@@ -319,8 +319,8 @@ func TestPatchElementsWhereTheSDKInjects(t *testing.T) {
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			sdk := sdkWire(t, tt.in.sdk)
-			sdkEvents, _, _ := testutil.ParseString(sdk)
-			assert.NotEqual(t, []testutil.Event{intended(tt.in)}, sdkEvents,
+			sdkEvents, _, _ := eventstream.ParseString(sdk)
+			assert.NotEqual(t, []eventstream.Event{intended(tt.in)}, sdkEvents,
 				"datastar-go's bytes %q read as another event", sdk)
 
 			w, err := ourWires(t, tt.in.ours())
@@ -329,8 +329,8 @@ func TestPatchElementsWhereTheSDKInjects(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			ours, _, _ := testutil.ParseString(w.stream)
-			assert.Equal(t, []testutil.Event{intended(tt.in)}, ours, "sseview's bytes %q", w.stream)
+			ours, _, _ := eventstream.ParseString(w.stream)
+			assert.Equal(t, []eventstream.Event{intended(tt.in)}, ours, "sseview's bytes %q", w.stream)
 		})
 	}
 }
@@ -406,7 +406,7 @@ func FuzzPatchElements(f *testing.F) {
 		}
 		// Accepted although the SDK could not write it safely: it must
 		// still read as the event intended.
-		events, _, _ := testutil.ParseString(w.stream)
+		events, _, _ := eventstream.ParseString(w.stream)
 		if want := intended(e); len(events) != 1 || events[0] != want {
 			t.Fatalf("input %#v wrote %q, read as %#v, want %#v", e, w.stream, events, want)
 		}
@@ -476,14 +476,14 @@ func TestPatchSignalsWhereTheSDKInjects(t *testing.T) {
 	// JSON allows CR as whitespace; written raw it ends the data line.
 	in := signals{JSON: "{\r\"a\": 1,\r\"b\": 2}"}
 	sdk := sdkWire(t, in.sdk)
-	sdkEvents, _, _ := testutil.ParseString(sdk)
-	intendedEvent := testutil.Event{Type: "datastar-patch-signals", Data: "signals {\nsignals \"a\": 1,\nsignals \"b\": 2}"}
-	assert.NotEqual(t, []testutil.Event{intendedEvent}, sdkEvents, "datastar-go's bytes %q", sdk)
+	sdkEvents, _, _ := eventstream.ParseString(sdk)
+	intendedEvent := eventstream.Event{Type: "datastar-patch-signals", Data: "signals {\nsignals \"a\": 1,\nsignals \"b\": 2}"}
+	assert.NotEqual(t, []eventstream.Event{intendedEvent}, sdkEvents, "datastar-go's bytes %q", sdk)
 
 	w, err := ourWires(t, in.ours())
 	require.NoError(t, err)
-	ours, _, _ := testutil.ParseString(w.stream)
-	assert.Equal(t, []testutil.Event{intendedEvent}, ours)
+	ours, _, _ := eventstream.ParseString(w.stream)
+	assert.Equal(t, []eventstream.Event{intendedEvent}, ours)
 
 	_, err = ourWires(t, signals{JSON: `{"a":1}`, ID: "x\ny"}.ours())
 	assert.ErrorIs(t, err, sseview.ErrInvalidEvent, "a line break in an id is refused")
@@ -504,7 +504,7 @@ func FuzzPatchSignals(f *testing.F) {
 		w, err := ourWires(t, s.ours())
 		if !s.valid() {
 			if err == nil && strings.ContainsRune(js, '\r') {
-				events, _, _ := testutil.ParseString(w.stream)
+				events, _, _ := eventstream.ParseString(w.stream)
 				if len(events) != 1 || events[0].Type != "datastar-patch-signals" {
 					t.Fatalf("%#v wrote %q, read as %#v", s, w.stream, events)
 				}
@@ -610,14 +610,14 @@ func TestExecuteScriptWhereTheSDKInjects(t *testing.T) {
 		"CR, script kept, id":   {Script: "c()\rdata: elements <img src=x>", Keep: true, ID: "s-9"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			want := []testutil.Event{intended(in.asElements())}
+			want := []eventstream.Event{intended(in.asElements())}
 			sdk := sdkWire(t, in.sdk)
-			sdkEvents, _, _ := testutil.ParseString(sdk)
+			sdkEvents, _, _ := eventstream.ParseString(sdk)
 			assert.NotEqual(t, want, sdkEvents, "datastar-go's bytes %q read as another event", sdk)
 
 			w, err := ourWires(t, in.ours())
 			require.NoError(t, err)
-			ours, _, _ := testutil.ParseString(w.stream)
+			ours, _, _ := eventstream.ParseString(w.stream)
 			assert.Equal(t, want, ours, "sseview's bytes %q", w.stream)
 		})
 	}
@@ -655,7 +655,7 @@ func FuzzExecuteScript(f *testing.F) {
 		}
 		// Accepted although the SDK could not write it safely: it must
 		// still read as the event intended.
-		events, _, _ := testutil.ParseString(w.stream)
+		events, _, _ := eventstream.ParseString(w.stream)
 		if want := intended(s.asElements()); len(events) != 1 || events[0] != want {
 			t.Fatalf("input %#v wrote %q, read as %#v, want %#v", s, w.stream, events, want)
 		}
@@ -679,8 +679,8 @@ func TestCRLFReadsTheSameInBoth(t *testing.T) {
 			require.NoError(t, err)
 			assert.NotEqual(t, sdk, w.stream)
 			assert.NotContains(t, w.stream, "\r")
-			sdkEvents, _, _ := testutil.ParseString(sdk)
-			ours, _, _ := testutil.ParseString(w.stream)
+			sdkEvents, _, _ := eventstream.ParseString(sdk)
+			ours, _, _ := eventstream.ParseString(w.stream)
 			assert.Equal(t, sdkEvents, ours)
 		})
 	}

@@ -8,15 +8,11 @@
 //     not do (it reads streams, and fails anything but a 200 event stream);
 //     without the cut, a connection such a test leaves open would hang
 //     httptest.Server.Close.
-//   - [Open], [Stream], [NewParser], [ParseString] and [Event] are the
-//     helpers the tests of examples/board and internal/datastarcompat have
-//     not yet moved off: to sseviewtest for streams, to internal/eventstream
-//     for bytes. Nothing else uses them; new tests must not.
 //
-// Tests that check bytes exactly, such as the encoder's fuzz round trip and
-// the Shutdown tests' bodies read off raw TCP, parse them with
-// internal/eventstream, the independent oracle of the WHATWG algorithm, and
-// not through this package.
+// Tests that check bytes exactly, such as the encoder's fuzz round trip, the
+// Shutdown tests' bodies read off raw TCP and the Datastar comparisons,
+// parse them with internal/eventstream, the independent oracle of the
+// WHATWG algorithm, and not through this package.
 //
 // The fuzz round trip, an internal test of package sseview, imports this
 // package, so it must never import package sseview.

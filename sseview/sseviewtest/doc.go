@@ -7,18 +7,18 @@
 // EventSource does, by the WHATWG algorithm (types, data, ids carried
 // forward, retry, a BOM, CR line ends), every read bounded by a deadline:
 //
-//	s, err := sseviewtest.Open(router, httptest.NewRequest("GET", "/rooms/lobby", nil))
-//	if err != nil {
-//		t.Fatal(err)
-//	}
-//	defer s.Close()
+//	s := sseviewtest.OpenT(t, router, httptest.NewRequest("GET", "/rooms/lobby", nil))
 //	s.Expect(t, sseviewtest.Event{Type: "chat", Data: "hi", ID: id})
 //
 // [Open] serves the request in process, with no network: the handler runs on
 // a goroutine of its own and writes to a pipe that flushes like net/http's
 // ResponseWriter. [Dial] sends it to a URL instead, such as an
 // httptest.Server's. Both fail, with an error saying what was expected,
-// unless the response is a 200 text/event-stream; a read that waits too long
+// unless the response is a 200 text/event-stream. [OpenT] and [DialT] are
+// the same for a test: they fail it with that error, and close the stream
+// when it ends, failing it if the handler does not return; Open and Dial
+// return their errors, for Examples and other code without a testing.TB.
+// A read that waits too long
 // reports what arrived so far, including the start of an event that never
 // got its blank line; the end of the stream is io.EOF. [Stream.Reconnect]
 // sends the request again with the Last-Event-ID that EventSource would send,
@@ -32,14 +32,10 @@
 // clock: a test checks sseview's 15 s keep-alive in no time at all.
 //
 //	synctest.Test(t, func(t *testing.T) {
-//		s, err := sseviewtest.Open(sseview.AsView(view), httptest.NewRequest("GET", "/", nil))
-//		if err != nil {
-//			t.Fatal(err)
-//		}
-//		defer s.Close()
+//		s := sseviewtest.OpenT(t, sseview.AsView(view), httptest.NewRequest("GET", "/", nil))
 //		s.Comments = true
 //		start := time.Now()
-//		s.Expect(t, sseviewtest.Event{Comment: " keep-alive"})
+//		s.Expect(t, sseviewtest.Event{Comment: ": keep-alive"})
 //		if d := time.Since(start); d != 15*time.Second { ... }
 //	})
 //
@@ -47,7 +43,8 @@
 //
 // Close cancels the request's context and waits for the handler to return,
 // so a test under go.uber.org/goleak stays clean; a handler that ignores its
-// context makes Close return an error instead of hanging.
+// context makes Close return an error instead of hanging, which fails the
+// test of a stream that OpenT or DialT opened.
 //
 // The parser is an independent oracle: it follows the standard's wording and
 // shares no code with sseview's encoder, whose fuzz test checks the encoder

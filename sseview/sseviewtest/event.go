@@ -32,25 +32,32 @@ type Event struct {
 	// fields outside events, is [Stream.Retry].
 	Retry time.Duration
 
-	// Comment is the text of a comment line after its colon, exactly as
-	// sent: ": keep-alive" gives " keep-alive" (the standard removes no
-	// space from comments).
+	// Comment is a comment line exactly as sent, from its colon on, without
+	// its line end: ": keep-alive" gives ": keep-alive" (the standard
+	// removes no space from comments). The colon is kept so that a comment
+	// that is a colon alone, ":", is still told apart from the zero Event.
 	Comment string
 }
 
-// IsComment reports whether e is a comment line rather than an event.
-func (e Event) IsComment() bool { return e.Type == "" }
+// IsComment reports whether e is a comment line rather than an event: it
+// has a Comment and no Type. The zero Event, which Next returns with an
+// error, is neither.
+func (e Event) IsComment() bool { return e.Type == "" && e.Comment != "" }
 
 // maxShown is how much of one field a failure message quotes. The fields
 // are the test's own values, but a megabyte of data would bury the message.
 const maxShown = 200
 
-// String formats e as a Go-like literal, leaving out empty fields, for
-// failure messages and Examples:
+// String formats e as a Go-like literal, for failure messages and
+// Examples. An event always shows its Type and Data, a comment its Comment,
+// and the other fields show when set; the zero Event is {}:
 //
 //	{Type: "chat", Data: "hi", ID: "7"}
-//	{Comment: " keep-alive"}
+//	{Comment: ": keep-alive"}
 func (e Event) String() string {
+	if e == (Event{}) {
+		return "{}"
+	}
 	var b strings.Builder
 	b.WriteByte('{')
 	field := func(name, value string) {

@@ -249,7 +249,7 @@ func ExampleStream_comments() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("%s %q\n", ev, ev.Comment)
+	fmt.Println(ev, ev.IsComment())
 	// Output:
-	// {Comment: " keep-alive"} " keep-alive"
+	// {Comment: ": keep-alive"} true
 }

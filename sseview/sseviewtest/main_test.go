@@ -23,9 +23,20 @@ type recordingTB struct {
 	mu         sync.Mutex
 	fatals     []string
 	errors     []string
+	cleanups   []func()
 }
 
 func (r *recordingTB) Helper() {}
+
+func (r *recordingTB) Cleanup(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cleanups = append(r.cleanups, f)
+}
+
+func (r *recordingTB) Fatal(args ...any) { r.Fatalf("%s", fmt.Sprint(args...)) }
+
+func (r *recordingTB) Error(args ...any) { r.Errorf("%s", fmt.Sprint(args...)) }
 
 func (r *recordingTB) Fatalf(format string, args ...any) {
 	r.mu.Lock()
@@ -40,9 +51,10 @@ func (r *recordingTB) Errorf(format string, args ...any) {
 	r.errors = append(r.errors, fmt.Sprintf(format, args...))
 }
 
-// runTB runs fn with a recordingTB on a goroutine of its own and returns
-// the one fatal failure it recorded, or "" when it passed. fn must not wait
-// on anything without a deadline.
+// runTB runs fn with a recordingTB on a goroutine of its own, then its
+// cleanups, last registered first, as the testing package does, and returns
+// the one fatal failure it recorded, or "" when it passed, and the errors.
+// fn must not wait on anything without a deadline.
 func runTB(fn func(tb testing.TB)) (fatal string, errs []string) {
 	tb := &recordingTB{}
 	done := make(chan struct{})
@@ -51,6 +63,9 @@ func runTB(fn func(tb testing.TB)) (fatal string, errs []string) {
 		fn(tb)
 	}()
 	<-done
+	for i := len(tb.cleanups) - 1; i >= 0; i-- {
+		tb.cleanups[i]()
+	}
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	if len(tb.fatals) > 1 {

@@ -154,7 +154,7 @@ func expectFailure(t *testing.T, h http.Handler, check func(tb testing.TB, s *ss
 	t.Helper()
 	var fatal string
 	synctest.Test(t, func(t *testing.T) {
-		s := open(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
+		s := sseviewtest.OpenT(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
 		var errs []string
 		fatal, errs = runTB(func(tb testing.TB) { check(tb, s) })
 		assert.Empty(t, errs)
@@ -251,7 +251,7 @@ Data differs from byte 300: want ..."aaaaaaaac", got ..."aaaaaaaab"`,
 			},
 			want: `sseviewtest: Expect: events differ (- want, + got):
 - {Type: "message", Data: "x"}
-+ {Comment: " keep-alive"}`,
++ {Comment: ": keep-alive"}`,
 		},
 	}
 	for _, tt := range tests {

@@ -33,7 +33,7 @@ func TestREADMEWeatherStream(t *testing.T) {
 			r.Get(`/weather/{lat:-?\d{1,3}\.\d{2}},{lng:-?\d{1,3}\.\d{2}}/`,
 				(&sseview.Handler{View: view, KeepAlive: 20 * time.Second}).ServeHTTP)
 		})
-		s := open(t, r, httptest.NewRequest(http.MethodGet, "/weather/51.51,-0.13/", nil))
+		s := sseviewtest.OpenT(t, r, httptest.NewRequest(http.MethodGet, "/weather/51.51,-0.13/", nil))
 		s.Comments, s.Timeout = true, time.Minute
 
 		weather := func(at string) sseviewtest.Event {
@@ -61,7 +61,7 @@ func TestREADMERoomResumes(t *testing.T) {
 	// missed while the subscription starts.
 	req := httptest.NewRequest(http.MethodGet, "/rooms/lobby", nil)
 	req.Header.Set("Last-Event-ID", publish("before").ID)
-	s := open(t, r, req)
+	s := sseviewtest.OpenT(t, r, req)
 
 	one, two, three := publish("one"), publish("two"), publish("three")
 	s.Expect(t, one, two)
@@ -76,7 +76,7 @@ func TestREADMERoomResetAfterRestart(t *testing.T) {
 	r := router(func(r chi.Router) { r.Get("/rooms/{room}", sseview.AsView(Room{Broker: broker})) })
 	req := httptest.NewRequest(http.MethodGet, "/rooms/lobby", nil)
 	req.Header.Set("Last-Event-ID", "from-another-run")
-	s := open(t, r, req)
+	s := sseviewtest.OpenT(t, r, req)
 	ev, err := s.Next()
 	require.NoError(t, err)
 	require.Equal(t, sseview.ResetEventType, ev.Type)

@@ -2,6 +2,7 @@ package sseviewtest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -31,8 +32,9 @@ var ErrTimeout = errors.New("sseviewtest: timed out")
 var errClosed = errors.New("sseviewtest: the stream is closed")
 
 // Stream is an open event stream, read as a browser's EventSource would
-// read it. [Open] and [Dial] make one; Close it when done (defer s.Close()),
-// or its handler and reader goroutines outlive the test.
+// read it. [OpenT] and [DialT] make one that is closed when the test ends;
+// close one that [Open] or [Dial] made when done (defer s.Close()), or its
+// handler and reader goroutines outlive the test.
 //
 // A Stream is used from one goroutine at a time, except Close, which may be
 // called from any goroutine, also while a read waits. Set its fields before
@@ -83,6 +85,12 @@ type Stream struct {
 // cancelled when the Stream is closed or reconnects, and when a write fails,
 // as net/http does; cancelling req's own context ends the stream.
 //
+// A body with Content-Encoding gzip, such as chi's middleware.Compress sends
+// when told to compress text/event-stream and the request accepts gzip, is
+// decoded as a browser decodes it, each event as it is flushed; any other
+// Content-Encoding fails Open with an error naming it. Open sends no
+// Accept-Encoding of its own.
+//
 // Everything Open starts runs on goroutines it starts and timers they set,
 // so inside a testing/synctest bubble the handler's timers (keep-alive,
 // write deadlines) run on the bubble's fake clock. A panic in h ends the
@@ -105,8 +113,10 @@ func Open(h http.Handler, req *http.Request) (*Stream, error) {
 // the same handling of req as [Open]. A nil client means a client with a
 // transport of its own, closed with the Stream, so that no idle connection
 // outlives the test; a client's Timeout would cut the stream, so give it
-// none. Dial does not work inside a testing/synctest bubble, which has no
-// network: use Open there.
+// none. Without an Accept-Encoding in req, net/http's transport asks for
+// gzip and decodes it itself; with one, the body comes as sent, and the
+// Stream decodes gzip as Open does. Dial does not work inside a
+// testing/synctest bubble, which has no network: use Open there.
 func Dial(client *http.Client, req *http.Request) (*Stream, error) {
 	var own *http.Transport
 	if client == nil {
@@ -171,8 +181,10 @@ func (s *Stream) timeout() time.Duration {
 }
 
 // Response returns the head of the current connection's response: status
-// and headers. Its Body is empty; the events are read with Next. It is nil
-// once the Stream is closed or lost its connection.
+// and headers, Content-Encoding included, unless net/http's transport
+// decoded the body itself and removed it. Its Body is empty; the events are
+// read with Next. It is nil once the Stream is closed or lost its
+// connection.
 func (s *Stream) Response() *http.Response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -510,18 +522,92 @@ func dial(client *http.Client, own *http.Transport, r *http.Request, lastEventID
 
 // start checks the response's head and starts the reader on body.
 func (c *conn) start(body io.Reader, lastEventID string, timeout time.Duration) (*conn, error) {
+	body, encodingErr := decoded(c.resp, body)
 	c.tail = &tailReader{r: body, buf: make([]byte, 4096)}
 	c.items = make(chan item)
 	c.stop = make(chan struct{})
 	c.readerDone = make(chan struct{})
-	if err := checkHead(c.resp); err != nil {
+	err := checkHead(c.resp)
+	switch {
+	case err != nil:
 		err = fmt.Errorf("sseviewtest: %s: %w%s", requestLine(c.resp.Request), err, c.bodyStart(timeout))
-		close(c.readerDone)
-		c.close(timeout)
-		return nil, err
+	case encodingErr != nil:
+		// The body is bytes the kit cannot read: quoting them would not help.
+		err = fmt.Errorf("sseviewtest: %s: %w", requestLine(c.resp.Request), encodingErr)
+	default:
+		go c.read(lastEventID)
+		return c, nil
 	}
-	go c.read(lastEventID)
-	return c, nil
+	close(c.readerDone)
+	c.close(timeout)
+	return nil, err
+}
+
+// decoded is body as a browser reads it, which decodes every encoding it
+// accepted. net/http's client decodes gzip only when its transport asked for
+// it (then it removes the header, and body is already plain), and leaves it
+// to the caller when the request set Accept-Encoding itself; a test that
+// does so, to check a compressed stream, wants its events, so the kit
+// decodes gzip whoever asked for it. It reads no other encoding, so that
+// is an error instead of a timeout quoting bytes that make no event.
+func decoded(resp *http.Response, body io.Reader) (io.Reader, error) {
+	encoding := strings.TrimSpace(strings.Join(resp.Header.Values("Content-Encoding"), ", "))
+	switch {
+	case encoding == "":
+		return body, nil
+	case strings.EqualFold(encoding, "gzip"):
+		return &gunzip{src: &recordingReader{r: body}}, nil
+	}
+	return body, fmt.Errorf("Content-Encoding %s, want none or \"gzip\", the encoding net/http's client decodes",
+		shown(encoding))
+}
+
+// gunzip decodes a gzip body. It starts at the first read, not when the
+// response's head arrives: the gzip header comes with the first bytes the
+// handler flushes.
+type gunzip struct {
+	src *recordingReader
+	zr  *gzip.Reader
+	err error
+}
+
+func (g *gunzip) Read(b []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	if g.zr == nil {
+		g.zr, g.err = gzip.NewReader(g.src)
+		if g.err != nil {
+			g.err = g.explain(g.err)
+			return 0, g.err
+		}
+	}
+	n, err := g.zr.Read(b)
+	if err != nil {
+		g.err = g.explain(err)
+	}
+	return n, g.err
+}
+
+// explain says that an error is the encoding's, unless it is the end of
+// the body or what reading the body itself failed with.
+func (g *gunzip) explain(err error) error {
+	if err == io.EOF || err == g.src.err {
+		return err
+	}
+	return fmt.Errorf("the gzip-encoded body: %w", err)
+}
+
+// recordingReader keeps the error of its reader's last Read.
+type recordingReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *recordingReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	r.err = err
+	return n, err
 }
 
 // checkHead applies EventSource's checks to a response: anything else fails
@@ -601,7 +687,7 @@ func (c *conn) read(lastEventID string) {
 			stopped = true
 		}
 	}
-	p.Comment = func(text string) { send(Event{Comment: text}) }
+	p.Comment = func(text string) { send(Event{Comment: ":" + text}) }
 	var err error
 	for !stopped {
 		var ev eventstream.Event

@@ -57,14 +57,6 @@ func router(route func(chi.Router)) *chi.Mux {
 	return r
 }
 
-func open(t *testing.T, h http.Handler, req *http.Request) *sseviewtest.Stream {
-	t.Helper()
-	s, err := sseviewtest.Open(h, req)
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, s.Close()) })
-	return s
-}
-
 func TestOpenReadsWhatEventSourceWould(t *testing.T) {
 	view := events(
 		sseview.Text{Type: "weather", Data: "12.5", ID: "1"},
@@ -77,7 +69,7 @@ func TestOpenReadsWhatEventSourceWould(t *testing.T) {
 	r := router(func(r chi.Router) {
 		r.Get("/weather/{lat},{lng}/", (&sseview.Handler{View: view, Retry: time.Second}).ServeHTTP)
 	})
-	s := open(t, r, httptest.NewRequest(http.MethodGet, "/weather/51.51,-0.13/", nil))
+	s := sseviewtest.OpenT(t, r, httptest.NewRequest(http.MethodGet, "/weather/51.51,-0.13/", nil))
 
 	resp := s.Response()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
@@ -100,7 +92,7 @@ func TestOpenReadsWhatEventSourceWould(t *testing.T) {
 }
 
 func TestHandlerRetryIsInForceBeforeAnyEvent(t *testing.T) {
-	s := open(t, &sseview.Handler{View: events(sseview.Text{Data: "x"}), Retry: 1500 * time.Millisecond},
+	s := sseviewtest.OpenT(t, &sseview.Handler{View: events(sseview.Text{Data: "x"}), Retry: 1500 * time.Millisecond},
 		httptest.NewRequest(http.MethodGet, "/", nil))
 	s.Expect(t, sseviewtest.Event{Type: "message", Data: "x"}) // Retry is not the event's own
 	retry, set := s.Retry()
@@ -111,17 +103,17 @@ func TestHandlerRetryIsInForceBeforeAnyEvent(t *testing.T) {
 func TestCommentsOnRequest(t *testing.T) {
 	view := events(sseview.Comment("one"), sseview.Text{Data: "x"}, sseview.Comment("two\nlines"))
 	t.Run("skipped by default", func(t *testing.T) {
-		s := open(t, sseview.AsView(view), httptest.NewRequest(http.MethodGet, "/", nil))
+		s := sseviewtest.OpenT(t, sseview.AsView(view), httptest.NewRequest(http.MethodGet, "/", nil))
 		s.Expect(t, sseviewtest.Event{Type: "message", Data: "x"})
 	})
 	t.Run("in stream order", func(t *testing.T) {
-		s := open(t, sseview.AsView(view), httptest.NewRequest(http.MethodGet, "/", nil))
+		s := sseviewtest.OpenT(t, sseview.AsView(view), httptest.NewRequest(http.MethodGet, "/", nil))
 		s.Comments = true
 		s.Expect(t,
-			sseviewtest.Event{Comment: " one"},
+			sseviewtest.Event{Comment: ": one"},
 			sseviewtest.Event{Type: "message", Data: "x"},
-			sseviewtest.Event{Comment: " two"},
-			sseviewtest.Event{Comment: " lines"},
+			sseviewtest.Event{Comment: ": two"},
+			sseviewtest.Event{Comment: ": lines"},
 		)
 	})
 }
@@ -136,7 +128,7 @@ func TestEventsIterator(t *testing.T) {
 			}
 		}
 	})
-	s := open(t, sseview.AsView(ended), httptest.NewRequest(http.MethodGet, "/", nil))
+	s := sseviewtest.OpenT(t, sseview.AsView(ended), httptest.NewRequest(http.MethodGet, "/", nil))
 	var got []string
 	for ev, err := range s.Events() {
 		require.NoError(t, err)
@@ -156,7 +148,7 @@ func TestEventsIterator(t *testing.T) {
 
 func TestEventsYieldsTheErrorLast(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := open(t, sseview.AsView(events(sseview.Text{Data: "a"})), httptest.NewRequest(http.MethodGet, "/", nil))
+		s := sseviewtest.OpenT(t, sseview.AsView(events(sseview.Text{Data: "a"})), httptest.NewRequest(http.MethodGet, "/", nil))
 		s.Timeout = time.Second
 		var got []string
 		var last error
@@ -246,7 +238,7 @@ func TestReconnectLikeEventSource(t *testing.T) {
 	})
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.Header.Set("Last-Event-ID", "6")
-	s := open(t, h, req)
+	s := sseviewtest.OpenT(t, h, req)
 	assert.Equal(t, "6", s.LastEventID(), "a Last-Event-ID of the first request is where the stream starts")
 	s.Expect(t, sseviewtest.Event{Type: "message", Data: "a", ID: "7", Retry: 1500 * time.Millisecond})
 	s.ExpectEnd(t)
@@ -335,7 +327,7 @@ func TestCloseWhileNextWaits(t *testing.T) {
 
 func TestHeadOfAFlushedStreamWithoutEvents(t *testing.T) {
 	// A stream that has sent only its headers is open, not failed.
-	s := open(t, sseview.AsView(events()), httptest.NewRequest(http.MethodGet, "/", nil))
+	s := sseviewtest.OpenT(t, sseview.AsView(events()), httptest.NewRequest(http.MethodGet, "/", nil))
 	assert.Equal(t, "keep-alive", s.Response().Header.Get("Connection"))
 }
 
@@ -349,7 +341,7 @@ func TestPanicsEndTheStream(t *testing.T) {
 	t.Run("behind Recoverer the response ends", func(t *testing.T) {
 		r := router(func(r chi.Router) { r.Get("/", sseview.AsView(boom)) })
 		// Recoverer prints the panic; that is its job, not a failure here.
-		s := open(t, r, httptest.NewRequest(http.MethodGet, "/", nil))
+		s := sseviewtest.OpenT(t, r, httptest.NewRequest(http.MethodGet, "/", nil))
 		s.Expect(t, sseviewtest.Event{Type: "message", Data: "before"})
 		s.ExpectEnd(t)
 	})
@@ -368,7 +360,7 @@ func TestPanicsEndTheStream(t *testing.T) {
 			w.(http.Flusher).Flush()
 			panic(http.ErrAbortHandler)
 		})
-		s := open(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
+		s := sseviewtest.OpenT(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
 		s.Expect(t, sseviewtest.Event{Type: "message", Data: "x"})
 		_, err := s.Next()
 		assert.ErrorContains(t, err, "aborted")
@@ -382,7 +374,7 @@ func TestPanicsEndTheStream(t *testing.T) {
 // discarded.
 func TestReadsByTheStandard(t *testing.T) {
 	h := streamThenEnd("\ufeffdata: a\r\rdata:  two spaces\r\n\r\nid: 1\x002\ndata:b\n\nid: 3\ndata: cut off\n")
-	s := open(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
+	s := sseviewtest.OpenT(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
 	s.Expect(t, msg("a", ""), msg(" two spaces", ""), msg("b", ""))
 	s.ExpectEnd(t)
 	assert.Equal(t, "", s.LastEventID(), "the cut-off event's id never took effect")

@@ -18,7 +18,7 @@ import (
 	"github.com/sseview/sseview/sseview/sseviewtest"
 )
 
-var keepAlive = sseviewtest.Event{Comment: " keep-alive"}
+var keepAlive = sseviewtest.Event{Comment: ": keep-alive"}
 
 // TestKeepAliveOnTheFakeClock is the proof that the kit works in a
 // testing/synctest bubble: sseview's 15 s keep-alive, behind chi and its
@@ -43,7 +43,7 @@ func TestKeepAliveOnTheFakeClock(t *testing.T) {
 		})
 		r := router(func(r chi.Router) { r.Get("/", sseview.AsView(view)) })
 		start := time.Now()
-		s := open(t, r, httptest.NewRequest(http.MethodGet, "/", nil))
+		s := sseviewtest.OpenT(t, r, httptest.NewRequest(http.MethodGet, "/", nil))
 		s.Comments = true
 		s.Timeout = time.Minute
 
@@ -82,7 +82,7 @@ func TestStalledReaderIsDroppedAtTheWriteDeadline(t *testing.T) {
 			}
 		})
 		h := &sseview.Handler{View: view, WriteTimeout: 30 * time.Second, KeepAlive: -1, Logger: quiet}
-		s := open(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
+		s := sseviewtest.OpenT(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
 		ev, err := s.Next()
 		require.NoError(t, err)
 		require.Equal(t, big.Data, ev.Data)
@@ -106,7 +106,7 @@ func TestTimeoutIsTheStreamsOwn(t *testing.T) {
 				<-ctx.Done()
 			}
 		})
-		s := open(t, sseview.AsView(view), httptest.NewRequest(http.MethodGet, "/", nil))
+		s := sseviewtest.OpenT(t, sseview.AsView(view), httptest.NewRequest(http.MethodGet, "/", nil))
 		s.Timeout = 3 * time.Second
 		start := time.Now()
 		_, err := s.Next()

@@ -366,7 +366,7 @@ func TestObserverHearsKeepAlives(t *testing.T) {
 		s.Comments = true
 		s.Timeout = time.Minute // past the 15 s keep-alive
 		for range 3 {
-			s.Expect(t, sseviewtest.Event{Comment: " keep-alive"})
+			s.Expect(t, sseviewtest.Event{Comment: ": keep-alive"})
 		}
 		require.NoError(t, s.Close())
 		assert.Equal(t, sseview.CloseClientLeft, obs.end(t))

@@ -503,7 +503,7 @@ func TestStreamMetricsCountKeepAlives(t *testing.T) {
 		defer s.Close()
 		s.Comments, s.Timeout = true, time.Minute
 		for range 3 {
-			s.Expect(t, sseviewtest.Event{Comment: " keep-alive"})
+			s.Expect(t, sseviewtest.Event{Comment: ": keep-alive"})
 		}
 		synctest.Wait() // for the keep-alive's goroutine to count it
 		got := m.collect(t)

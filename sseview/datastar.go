@@ -235,7 +235,8 @@ func datastarRetry(d time.Duration) time.Duration {
 
 // ReadSignals decodes the Datastar signals of r into v with encoding/json,
 // where Datastar's client puts them: the "datastar" query parameter for GET
-// and DELETE (none there leaves v as it is), the JSON body otherwise.
+// and DELETE, and for HEAD, which answers as GET does (none there leaves v
+// as it is); the JSON body otherwise.
 //
 // Malformed JSON, or JSON that does not fit v, is an error that refuses the
 // request with 400 Bad Request when Accept returns it. Behind a [Handler]
@@ -244,7 +245,7 @@ func datastarRetry(d time.Duration) time.Duration {
 // body, and one over [MaxBodyLen] bytes is refused with 413.
 func ReadSignals(r *http.Request, v any) error {
 	var input []byte
-	if r.Method == http.MethodGet || r.Method == http.MethodDelete {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodDelete {
 		q := r.URL.Query().Get("datastar")
 		if q == "" {
 			return nil

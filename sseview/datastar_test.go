@@ -199,6 +199,11 @@ func TestReadSignals(t *testing.T) {
 		assert.Equal(t, []sseviewtest.Event{{Type: "datastar-patch-signals", Data: `signals {"message":"","count":1}`}},
 			evs, "no signals in the query: none read (%s)", method)
 	}
+	// HEAD reads the query as GET does: it has no body to read.
+	for _, target := range []string{"/stream" + query, "/stream"} {
+		resp := sendBody(t, http.MethodHead, srv.URL+target, "")
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "HEAD %s", target)
+	}
 
 	for name, tc := range map[string]struct{ method, target, body, msg string }{
 		"malformed body":  {http.MethodPost, "/stream", `{"message":`, "unexpected end of JSON input"},

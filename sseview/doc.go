@@ -18,7 +18,7 @@
 // The [Handler] behind AsView writes the text/event-stream response the
 // WHATWG HTML standard specifies: events are validated before a byte is
 // written (a line break in an event type or id is an error, never a new
-// field), flushed one by one through http.ResponseController (so chi's
+// field), flushed as they are written through http.ResponseController (so chi's
 // middleware wrappers do not get in the way), kept alive with comments,
 // bounded by a write deadline per write so a stalled client is dropped, and
 // stopped as soon as the client leaves. [EndStreamsOnShutdown] lets

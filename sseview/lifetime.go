@@ -22,10 +22,10 @@ var ErrMaxLifetime = errors.New("sseview: stream reached Handler.MaxLifetime")
 // The context is made before the view sees the request, since the view
 // keeps the context Stream is given; the stream is bound to it once it
 // starts (see bind), so that a request refused or still being accepted is
-// never ended early. ServeHTTP cancels it when it is done, without a defer:
-// ServeHTTP's frame stays on the stack for the whole stream (see
-// Handler.accept), and if a view panics, the end of the request cancels
-// this context with its own.
+// never ended early. ServeHTTP cancels it when it is done, without a defer,
+// which would grow the frame that stays on the stack for the whole stream;
+// if a view panics, the end of the request cancels this context with its
+// own.
 func (h *Handler) endable(r *http.Request) (*http.Request, context.CancelCauseFunc, *stream) {
 	if h.MaxLifetime <= 0 && registryOf(r.Context()) == nil {
 		return r, nil, nil

@@ -201,7 +201,7 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, topic, lastEventID string)
 			return
 		}
 		// The live loop is all that stays on the stack while the stream
-		// waits; catchUp's frame is gone by then (see Handler.accept).
+		// waits: catchUp's frame, deeper, is gone by then.
 		if err := sub.Drain(ctx, func(e *Encoded, _ error) bool {
 			if !yield(e, nil) {
 				return false

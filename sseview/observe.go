@@ -29,8 +29,9 @@ type Observer interface {
 type StreamObserver interface {
 	// EventWritten is called on the request's goroutine after each event
 	// the view yielded (a [Comment] included), and the error event (see
-	// [Handler.ErrorEvent]), has been written and flushed, with its size on
-	// the wire.
+	// [Handler.ErrorEvent]), has been handed to the connection, with its
+	// size on the wire: written and flushed, or, for an event of a broker's
+	// batch, held to go out with the rest of the batch in one write.
 	EventWritten(bytes int)
 
 	// KeepAliveWritten is called after each keep-alive comment has been
@@ -62,7 +63,8 @@ type BrokerObserver interface {
 
 	// Delivered is called on the subscriber's goroutine after each live
 	// event was handed to a subscriber and its yield returned true: for a
-	// [Handler]'s stream, once the event is written and flushed. published
+	// [Handler]'s stream, once the event is written and flushed, or held
+	// for the batch's one write (see [StreamObserver.EventWritten]). published
 	// is when the event was published, by the clock of the broker's store
 	// (this process's for a [MemoryBroker]; the NATS or Redis server's
 	// otherwise, in milliseconds for Redis), so that the observer can
@@ -130,6 +132,7 @@ var closeReasons = [...]string{
 	CloseMaxLifetime:    "max_lifetime",
 }
 
+// String returns the reason as a metric attribute value, such as "client_left".
 func (c CloseReason) String() string {
 	if int(c) < len(closeReasons) {
 		return closeReasons[c]

@@ -126,10 +126,12 @@ type ParamError struct {
 	Err   error  // why it does not parse
 }
 
+// Error quotes at most a short prefix of the value, with its length.
 func (e *ParamError) Error() string {
 	return fmt.Sprintf("sseview: URL param %s=%s: %v", e.Name, quote.Bounded(e.Value), e.Err)
 }
 
+// Unwrap returns why the value does not parse.
 func (e *ParamError) Unwrap() error { return e.Err }
 
 // Params holds the URL params of the matched route in pattern order, so a

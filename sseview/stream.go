@@ -48,7 +48,7 @@ type stream struct {
 	timer     *time.Timer
 	failed    error // the first failed write; nothing is written after it
 	closed    bool
-	// held counts the Holds not yet released (see Hold); while it is
+	// holds counts the Holds not yet released (see Hold); while it is
 	// positive, writes gather in held, a pooled buffer.
 	holds int
 	held  *[]byte
@@ -228,6 +228,11 @@ const maxHeld = maxPooledBuf
 // never held writes every event at once. What is held is written when it
 // reaches maxHeld, before a keep-alive comment, and when the view is done
 // (see releaseAll).
+//
+// A broker finds the stream in the view's context, which the Handler makes
+// its own only when the stream can be ended early (EndStreamsOnShutdown or
+// MaxLifetime): without either, the view gets the request's context
+// unchanged and every event is written as it comes.
 func (s *stream) Hold() {
 	s.mu.Lock()
 	if !s.unheld {

@@ -30,8 +30,11 @@ import (
 //
 // ctx is the request's context: net/http cancels it when the client goes
 // away or a write to it fails, [EndStreamsOnShutdown] when the server
-// shuts down, and the Handler at the stream's [Handler.MaxLifetime]. Events
-// are flushed one by one. An error yielded after ctx is done is not logged:
+// shuts down, and the Handler at the stream's [Handler.MaxLifetime]. Each event
+// is flushed as it is written, except that the events a broker subscription
+// takes from its queue at once share one write and one flush. Stream is
+// called for HEAD too, so that a bad param is the same 400 as for GET; the
+// iterator is then not run. An error yielded after ctx is done is not logged:
 // it is taken to come from the cancellation.
 type StreamView interface {
 	Stream(ctx context.Context, r *http.Request, p Params) iter.Seq2[Event, error]
@@ -71,6 +74,7 @@ func Refuse(status int, body any) error {
 	return &Refusal{Status: status, Body: body}
 }
 
+// Error names the status; the body is for the client, not the log.
 func (r *Refusal) Error() string {
 	return fmt.Sprintf("sseview: request refused with %d %s", r.Status, http.StatusText(r.Status))
 }

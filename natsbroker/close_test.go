@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sseview/sseview/internal/brokercheck"
 	"github.com/sseview/sseview/natsbroker"
 	"github.com/sseview/sseview/natsbroker/internal/natstest"
 	"github.com/sseview/sseview/sseview"
@@ -20,16 +21,16 @@ func TestCloseReturnsAfterItsConsumersStopped(t *testing.T) {
 	nc := srv.Connect(t)
 	b, err := natsbroker.New(t.Context(), nc, natsbroker.Config{Logger: quiet})
 	require.NoError(t, err)
-	marker := publish(t, b, "room.1", "marker")
-	held := subscribe(t, b, "room.1", marker)
-	witness := subscribe(t, b, "room.1", marker)
-	id := publish(t, b, "room.1", "1")
-	require.Equal(t, id, held.next().ID)
-	require.Equal(t, id, witness.next().ID)
+	marker := brokercheck.Publish(t, b, "room.1", "marker")
+	held := brokercheck.Subscribe(t, b, "room.1", marker)
+	witness := brokercheck.Subscribe(t, b, "room.1", marker)
+	id := brokercheck.Publish(t, b, "room.1", "1")
+	require.Equal(t, id, held.Next().ID)
+	require.Equal(t, id, witness.Next().ID)
 	// Once the witness has event 2, the held subscriber has it too: it
 	// waits inside yield with it.
-	id = publish(t, b, "room.1", "2")
-	require.Equal(t, id, witness.next().ID)
+	id = brokercheck.Publish(t, b, "room.1", "2")
+	require.Equal(t, id, witness.Next().ID)
 	require.Equal(t, 1, streamInfo(t, nc).State.Consumers, "the live feed's consumer")
 
 	require.NoError(t, b.Close())
@@ -38,8 +39,8 @@ func TestCloseReturnsAfterItsConsumersStopped(t *testing.T) {
 	assert.False(t, feed, "a live feed still runs")
 
 	// The subscriber, once let go, ends with ErrClosed after what it had.
-	assert.Equal(t, "2", held.next().Data)
-	assert.ErrorIs(t, held.nextResult().err, natsbroker.ErrClosed)
+	assert.Equal(t, "2", held.Next().Data)
+	assert.ErrorIs(t, held.NextResult().Err, natsbroker.ErrClosed)
 }
 
 func TestCloseEndsSubscriptions(t *testing.T) {
@@ -47,13 +48,13 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 	nc := srv.Connect(t)
 	b, err := natsbroker.New(t.Context(), nc, natsbroker.Config{Logger: quiet})
 	require.NoError(t, err)
-	marker := publish(t, b, "x", "m")
-	s := subscribe(t, b, "x", marker)
-	id := publish(t, b, "x", "1")
-	require.Equal(t, id, s.next().ID)
+	marker := brokercheck.Publish(t, b, "x", "m")
+	s := brokercheck.Subscribe(t, b, "x", marker)
+	id := brokercheck.Publish(t, b, "x", "1")
+	require.Equal(t, id, s.Next().ID)
 	require.NoError(t, b.Close())
 	require.NoError(t, b.Close())
-	assert.ErrorIs(t, s.nextResult().err, natsbroker.ErrClosed)
+	assert.ErrorIs(t, s.NextResult().Err, natsbroker.ErrClosed)
 	_, err = b.Publish(t.Context(), "x", sseview.Text{})
 	assert.ErrorIs(t, err, natsbroker.ErrClosed)
 	for _, err := range b.Subscribe(t.Context(), "x", "") {
@@ -67,11 +68,11 @@ func TestConnectionClosedEndsSubscriptions(t *testing.T) {
 	b, err := natsbroker.New(t.Context(), nc, natsbroker.Config{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
-	marker := publish(t, b, "x", "m")
-	s := subscribe(t, b, "x", marker)
-	id := publish(t, b, "x", "1")
-	require.Equal(t, id, s.next().ID)
+	marker := brokercheck.Publish(t, b, "x", "m")
+	s := brokercheck.Subscribe(t, b, "x", marker)
+	id := brokercheck.Publish(t, b, "x", "1")
+	require.Equal(t, id, s.Next().ID)
 	nc.Close()
-	r := s.nextResult()
-	assert.ErrorIs(t, r.err, natsbroker.ErrConnClosed)
+	r := s.NextResult()
+	assert.ErrorIs(t, r.Err, natsbroker.ErrConnClosed)
 }

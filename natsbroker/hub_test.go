@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sseview/sseview/internal/brokercheck"
 	"github.com/sseview/sseview/natsbroker"
 	"github.com/sseview/sseview/natsbroker/internal/natstest"
 )
@@ -16,19 +17,19 @@ import (
 func TestManyTopics(t *testing.T) {
 	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
 	const n = 40
-	subs := make([]*sub, n)
+	subs := make([]*brokercheck.Subscription, n)
 	for i := range n {
 		topic := fmt.Sprintf("room.%d", i)
-		subs[i] = subscribe(t, b, topic, publish(t, b, topic, "marker"))
+		subs[i] = brokercheck.Subscribe(t, b, topic, brokercheck.Publish(t, b, topic, "marker"))
 	}
 	for round := range 3 {
 		for i := range n {
-			publish(t, b, fmt.Sprintf("room.%d", i), fmt.Sprintf("%d/%d", i, round))
+			brokercheck.Publish(t, b, fmt.Sprintf("room.%d", i), fmt.Sprintf("%d/%d", i, round))
 		}
 	}
 	for round := range 3 {
 		for i, s := range subs {
-			assert.Equal(t, fmt.Sprintf("%d/%d", i, round), s.next().Data)
+			assert.Equal(t, fmt.Sprintf("%d/%d", i, round), s.Next().Data)
 		}
 	}
 	assert.Equal(t, n, b.Feeds())
@@ -37,24 +38,24 @@ func TestManyTopics(t *testing.T) {
 func TestLeavingFreesEverything(t *testing.T) {
 	srv := natstest.Start(t)
 	b := newBroker(t, srv, natsbroker.Config{})
-	marker := publish(t, b, "f", "marker")
-	var subs []*sub
+	marker := brokercheck.Publish(t, b, "f", "marker")
+	var subs []*brokercheck.Subscription
 	for range 5 {
-		subs = append(subs, subscribe(t, b, "f", marker))
+		subs = append(subs, brokercheck.Subscribe(t, b, "f", marker))
 	}
-	id := publish(t, b, "f", "x")
+	id := brokercheck.Publish(t, b, "f", "x")
 	for _, s := range subs {
-		require.Equal(t, id, s.next().ID)
+		require.Equal(t, id, s.Next().ID)
 	}
 	n, feed := b.Subscribers("f")
 	assert.True(t, feed)
 	assert.Equal(t, 5, n)
 	for _, s := range subs[1:] {
-		s.stop()
+		s.Stop()
 	}
 	n, _ = b.Subscribers("f")
 	assert.Equal(t, 1, n)
-	subs[0].stop()
+	subs[0].Stop()
 	_, feed = b.Subscribers("f")
 	assert.False(t, feed, "the last subscriber's leaving stops the feed")
 	assert.Zero(t, b.Feeds())
@@ -67,14 +68,14 @@ func TestLeavingFreesEverything(t *testing.T) {
 
 func TestConcurrentFirstSubscribersShareOneFeed(t *testing.T) {
 	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
-	marker := publish(t, b, "crowd", "marker")
-	subs := make([]*sub, 50)
+	marker := brokercheck.Publish(t, b, "crowd", "marker")
+	subs := make([]*brokercheck.Subscription, 50)
 	for i := range subs {
-		subs[i] = subscribe(t, b, "crowd", marker)
+		subs[i] = brokercheck.Subscribe(t, b, "crowd", marker)
 	}
-	id := publish(t, b, "crowd", "x")
+	id := brokercheck.Publish(t, b, "crowd", "x")
 	for _, s := range subs {
-		assert.Equal(t, id, s.next().ID)
+		assert.Equal(t, id, s.Next().ID)
 	}
 	n, feed := b.Subscribers("crowd")
 	assert.True(t, feed)
@@ -87,12 +88,12 @@ func TestLeavingAtAnyPoint(t *testing.T) {
 	b := newBroker(t, srv, natsbroker.Config{})
 	var ids []string
 	for i := range 300 {
-		ids = append(ids, publish(t, b, "leave", strconv.Itoa(i)))
+		ids = append(ids, brokercheck.Publish(t, b, "leave", strconv.Itoa(i)))
 	}
 	t.Run("cancelled during the catch-up", func(t *testing.T) {
-		s := subscribe(t, b, "leave", ids[0])
-		require.Equal(t, ids[1], s.next().ID)
-		s.stop() // waits for the iterator to return
+		s := brokercheck.Subscribe(t, b, "leave", ids[0])
+		require.Equal(t, ids[1], s.Next().ID)
+		s.Stop() // waits for the iterator to return
 	})
 	t.Run("cancelled before it starts", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())

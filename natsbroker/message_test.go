@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sseview/sseview/internal/brokercheck"
 	"github.com/sseview/sseview/natsbroker"
 	"github.com/sseview/sseview/natsbroker/internal/natstest"
 	"github.com/sseview/sseview/sseview"
@@ -30,13 +31,13 @@ func TestEventFieldsTravelExactly(t *testing.T) {
 	}
 	encoded, err := sseview.Encode(sseview.Text{Type: "pre", ID: "old", Data: "encoded"})
 	require.NoError(t, err)
-	marker := publish(t, b, "fields", "marker")
-	s := subscribe(t, b, "fields", marker)
+	marker := brokercheck.Publish(t, b, "fields", "marker")
+	s := brokercheck.Subscribe(t, b, "fields", marker)
 	for _, want := range cases {
 		id, err := b.Publish(t.Context(), "fields", sseview.Text{Type: want.Type, Data: want.Data, Retry: want.Retry, ID: "ignored"})
 		require.NoError(t, err)
 		want.ID = id
-		assert.Equal(t, want, s.next())
+		assert.Equal(t, want, s.Next())
 	}
 	for _, c := range []struct {
 		ev   sseview.Event
@@ -48,7 +49,7 @@ func TestEventFieldsTravelExactly(t *testing.T) {
 		id, err := b.Publish(t.Context(), "fields", c.ev)
 		require.NoError(t, err)
 		c.want.ID = id
-		assert.Equal(t, c.want, s.next())
+		assert.Equal(t, c.want, s.Next())
 	}
 }
 
@@ -58,13 +59,13 @@ func TestForeignMessagesAreEvents(t *testing.T) {
 	b := newBroker(t, srv, natsbroker.Config{Logger: slog.New(logs)})
 	js, err := jetstream.New(srv.Connect(t))
 	require.NoError(t, err)
-	marker := publish(t, b, "ops", "marker")
-	s := subscribe(t, b, "ops", marker)
+	marker := brokercheck.Publish(t, b, "ops", "marker")
+	s := brokercheck.Subscribe(t, b, "ops", marker)
 
 	// What `nats pub sseview.ops hello` does.
 	ack, err := js.Publish(t.Context(), "sseview.ops", []byte("hello"))
 	require.NoError(t, err)
-	assert.Equal(t, sseview.Text{ID: strconv.FormatUint(ack.Sequence, 10), Data: "hello"}, s.next())
+	assert.Equal(t, sseview.Text{ID: strconv.FormatUint(ack.Sequence, 10), Data: "hello"}, s.Next())
 
 	// With headers set by hand, unquoted.
 	msg := nats.NewMsg("sseview.ops")
@@ -73,7 +74,7 @@ func TestForeignMessagesAreEvents(t *testing.T) {
 	msg.Data = []byte("x")
 	ack, err = js.PublishMsg(t.Context(), msg)
 	require.NoError(t, err)
-	assert.Equal(t, sseview.Text{ID: strconv.FormatUint(ack.Sequence, 10), Type: "alert", Data: "x", Retry: 250 * time.Millisecond}, s.next())
+	assert.Equal(t, sseview.Text{ID: strconv.FormatUint(ack.Sequence, 10), Type: "alert", Data: "x", Retry: 250 * time.Millisecond}, s.Next())
 
 	// Not an event: logged and skipped, the next one arrives.
 	for _, bad := range []*nats.Msg{
@@ -84,13 +85,13 @@ func TestForeignMessagesAreEvents(t *testing.T) {
 		_, err = js.PublishMsg(t.Context(), bad)
 		require.NoError(t, err)
 	}
-	id := publish(t, b, "ops", "after")
-	assert.Equal(t, id, s.next().ID)
+	id := brokercheck.Publish(t, b, "ops", "after")
+	assert.Equal(t, id, s.Next().ID)
 	assert.Equal(t, 3, logs.count(slog.LevelError), "each skipped message is logged")
 	// A catch-up over the same messages skips them too.
-	again := subscribe(t, b, "ops", marker)
-	assert.Equal(t, "hello", again.next().Data)
-	assert.Equal(t, "x", again.next().Data)
-	assert.Equal(t, id, again.next().ID)
+	again := brokercheck.Subscribe(t, b, "ops", marker)
+	assert.Equal(t, "hello", again.Next().Data)
+	assert.Equal(t, "x", again.Next().Data)
+	assert.Equal(t, id, again.Next().ID)
 	assert.Equal(t, 6, logs.count(slog.LevelError))
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sseview/sseview/internal/brokercheck"
 	"github.com/sseview/sseview/natsbroker"
 	"github.com/sseview/sseview/natsbroker/internal/natstest"
 	"github.com/sseview/sseview/sseview"
@@ -26,7 +27,7 @@ func TestPublishWhileNATSIsPaused(t *testing.T) {
 	b, err := natsbroker.New(t.Context(), proxy.Connect(t), natsbroker.Config{PublishTimeout: timeout, Logger: quiet})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, b.Close()) })
-	marker := publish(t, b, "room.1", "marker")
+	marker := brokercheck.Publish(t, b, "room.1", "marker")
 	reading := sseview.Keyed{Key: "sensor-1@09:15", Event: sseview.Text{Type: "t", Data: "21.5"}}
 
 	proxy.Pause()
@@ -40,10 +41,10 @@ func TestPublishWhileNATSIsPaused(t *testing.T) {
 
 	id, err := b.Publish(t.Context(), "room.1", reading)
 	require.NoError(t, err)
-	end := publish(t, b, "room.1", "end")
-	s := subscribe(t, b, "room.1", marker)
-	assert.Equal(t, sseview.Text{Type: "t", ID: id, Data: "21.5"}, s.next())
-	assert.Equal(t, end, s.next().ID, "the reading was stored twice")
+	end := brokercheck.Publish(t, b, "room.1", "end")
+	s := brokercheck.Subscribe(t, b, "room.1", marker)
+	assert.Equal(t, sseview.Text{Type: "t", ID: id, Data: "21.5"}, s.Next())
+	assert.Equal(t, end, s.Next().ID, "the reading was stored twice")
 }
 
 // TestDuplicateWindowEnds publishes a key again until the stream has
@@ -74,13 +75,13 @@ func TestPublishAssignsIncreasingIDs(t *testing.T) {
 	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
 	prev := uint64(0)
 	for i := range 5 {
-		id := publish(t, b, "a", strconv.Itoa(i))
+		id := brokercheck.Publish(t, b, "a", strconv.Itoa(i))
 		n, err := strconv.ParseUint(id, 10, 64)
 		require.NoError(t, err, "id %q", id)
 		assert.Equal(t, strconv.FormatUint(n, 10), id, "plain decimal")
 		assert.Greater(t, n, prev)
 		prev = n
 		// Another topic shares the stream's sequence; ids still increase.
-		publish(t, b, "b", "x")
+		brokercheck.Publish(t, b, "b", "x")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sseview/sseview/internal/brokercheck"
 	"github.com/sseview/sseview/natsbroker"
 	"github.com/sseview/sseview/natsbroker/internal/natstest"
 	"github.com/sseview/sseview/sseview"
@@ -15,8 +16,8 @@ import (
 
 func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
 	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
-	publish(t, b, "live", "before")
-	s := subscribe(t, b, "live", "")
+	brokercheck.Publish(t, b, "live", "before")
+	s := brokercheck.Subscribe(t, b, "live", "")
 	// The subscription joins the feed at some point while events are being
 	// published; from the first event it gets, it must get every later one.
 	stop := make(chan struct{})
@@ -36,7 +37,7 @@ func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
 			published <- id
 		}
 	}()
-	first := s.next()
+	first := s.Next()
 	close(stop)
 	var ids []string
 	for id := range published {
@@ -48,7 +49,7 @@ func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
 	}
 	require.Less(t, i, len(ids), "the first event received was published")
 	for _, id := range ids[i+1:] {
-		assert.Equal(t, id, s.next().ID)
+		assert.Equal(t, id, s.Next().ID)
 	}
 }
 
@@ -56,42 +57,42 @@ func TestResume(t *testing.T) {
 	b := newBroker(t, natstest.Start(t), natsbroker.Config{})
 	var ids, data []string
 	for i := range 5 {
-		ids = append(ids, publish(t, b, "r", strconv.Itoa(i)))
+		ids = append(ids, brokercheck.Publish(t, b, "r", strconv.Itoa(i)))
 		data = append(data, strconv.Itoa(i))
-		publish(t, b, "other", "x")
+		brokercheck.Publish(t, b, "other", "x")
 	}
-	otherNewest := publish(t, b, "other", "newest")
+	otherNewest := brokercheck.Publish(t, b, "other", "newest")
 	for i, last := range ids {
 		t.Run("after "+last, func(t *testing.T) {
-			s := subscribe(t, b, "r", last)
+			s := brokercheck.Subscribe(t, b, "r", last)
 			for j := i + 1; j < len(ids); j++ {
-				ev := s.next()
+				ev := s.Next()
 				assert.Equal(t, ids[j], ev.ID)
 				assert.Equal(t, data[j], ev.Data)
 			}
-			live := publish(t, b, "r", "live "+last)
+			live := brokercheck.Publish(t, b, "r", "live "+last)
 			ids = append(ids, live)
 			data = append(data, "live "+last)
-			assert.Equal(t, live, s.next().ID)
+			assert.Equal(t, live, s.Next().ID)
 		})
 	}
 	t.Run("kept id of another topic", func(t *testing.T) {
 		// Nothing after it aged out, and the topic has fewer events than
 		// MaxEvents, so none was removed by count: no reset.
-		s := subscribe(t, b, "r", otherNewest)
+		s := brokercheck.Subscribe(t, b, "r", otherNewest)
 		for _, id := range ids[5:] { // the live events of the subtests above
-			assert.Equal(t, id, s.next().ID)
+			assert.Equal(t, id, s.Next().ID)
 		}
-		live := publish(t, b, "r", "live")
+		live := brokercheck.Publish(t, b, "r", "live")
 		ids = append(ids, live)
-		assert.Equal(t, live, s.next().ID)
+		assert.Equal(t, live, s.Next().ID)
 	})
 	t.Run("id of another topic after the newest event", func(t *testing.T) {
-		otherNewest := publish(t, b, "other", "newest")
+		otherNewest := brokercheck.Publish(t, b, "other", "newest")
 		// Nothing of the topic can have been lost after it: no reset.
-		s := subscribe(t, b, "r", otherNewest)
-		live := publish(t, b, "r", "live")
-		assert.Equal(t, live, s.next().ID)
+		s := brokercheck.Subscribe(t, b, "r", otherNewest)
+		live := brokercheck.Publish(t, b, "r", "live")
+		assert.Equal(t, live, s.Next().ID)
 	})
 }
 
@@ -100,12 +101,12 @@ func TestResetEvent(t *testing.T) {
 	b := newBroker(t, srv, natsbroker.Config{MaxEvents: 3})
 	var ids []string
 	for i := range 6 {
-		ids = append(ids, publish(t, b, "h", strconv.Itoa(i)))
-		publish(t, b, "other", "x")
+		ids = append(ids, brokercheck.Publish(t, b, "h", strconv.Itoa(i)))
+		brokercheck.Publish(t, b, "other", "x")
 	}
 	t.Run("kept id resumes", func(t *testing.T) {
-		s := subscribe(t, b, "h", ids[4])
-		assert.Equal(t, ids[5], s.next().ID)
+		s := brokercheck.Subscribe(t, b, "h", ids[4])
+		assert.Equal(t, ids[5], s.Next().ID)
 	})
 	newest := ids[len(ids)-1]
 	cases := map[string]string{
@@ -124,24 +125,24 @@ func TestResetEvent(t *testing.T) {
 	cases["other topic's id"] = strconv.FormatUint(otherID+1, 10)
 	for name, last := range cases {
 		t.Run(name, func(t *testing.T) {
-			s := subscribe(t, b, "h", last)
-			reset := s.next()
+			s := brokercheck.Subscribe(t, b, "h", last)
+			reset := s.Next()
 			assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: newest}, reset)
-			live := publish(t, b, "h", "after reset")
-			assert.Equal(t, live, s.next().ID)
+			live := brokercheck.Publish(t, b, "h", "after reset")
+			assert.Equal(t, live, s.Next().ID)
 			newest = live
 		})
 	}
 	t.Run("empty topic", func(t *testing.T) {
-		s := subscribe(t, b, "never", ids[0])
-		reset := s.next()
+		s := brokercheck.Subscribe(t, b, "never", ids[0])
+		reset := s.Next()
 		assert.Equal(t, sseview.ResetEventType, reset.Type)
 		assert.NotEmpty(t, reset.ID)
-		live := publish(t, b, "never", "first")
-		assert.Equal(t, live, s.next().ID)
+		live := brokercheck.Publish(t, b, "never", "first")
+		assert.Equal(t, live, s.Next().ID)
 		// The reset's id is a place to resume from.
-		again := subscribe(t, b, "never", reset.ID)
-		assert.Equal(t, live, again.next().ID)
+		again := brokercheck.Subscribe(t, b, "never", reset.ID)
+		assert.Equal(t, live, again.Next().ID)
 	})
 }
 
@@ -150,7 +151,7 @@ func TestHistoryEvictedByAge(t *testing.T) {
 	// cannot advance: the test polls, bounded, on a ticker.
 	const maxAge = 300 * time.Millisecond
 	b := newBroker(t, natstest.Start(t), natsbroker.Config{MaxAge: maxAge})
-	old := publish(t, b, "aging", "old")
+	old := brokercheck.Publish(t, b, "aging", "old")
 	tick := time.NewTicker(maxAge / 5)
 	defer tick.Stop()
 	deadline := time.After(maxAge + wait)
@@ -160,17 +161,17 @@ func TestHistoryEvictedByAge(t *testing.T) {
 		case <-deadline:
 			t.Fatalf("event %s still resumable %v after MaxAge %v", old, wait, maxAge)
 		}
-		fresh := publish(t, b, "aging", "fresh")
-		s := subscribe(t, b, "aging", old)
-		first := s.next()
+		fresh := brokercheck.Publish(t, b, "aging", "fresh")
+		s := brokercheck.Subscribe(t, b, "aging", old)
+		first := s.Next()
 		if first.Type != sseview.ResetEventType {
 			require.Equal(t, "t", first.Type, "neither a reset nor the replay: %+v", first)
-			s.stop()
+			s.Stop()
 			continue
 		}
 		assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: fresh}, first)
-		live := publish(t, b, "aging", "live")
-		assert.Equal(t, live, s.next().ID)
+		live := brokercheck.Publish(t, b, "aging", "live")
+		assert.Equal(t, live, s.Next().ID)
 		return
 	}
 }

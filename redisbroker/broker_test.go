@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sseview/sseview/internal/brokercheck"
 	"github.com/sseview/sseview/redisbroker"
 	"github.com/sseview/sseview/redisbroker/internal/redistest"
 	"github.com/sseview/sseview/sseview"
@@ -25,7 +26,7 @@ func TestIDsAreTheEntryIDs(t *testing.T) {
 	rdb := client(t, srv)
 	var ids []string
 	for i := range 5 {
-		ids = append(ids, publish(t, b, "a", strconv.Itoa(i)))
+		ids = append(ids, brokercheck.Publish(t, b, "a", strconv.Itoa(i)))
 	}
 	entries, err := rdb.XRange(t.Context(), "sseview:{a}", "-", "+").Result()
 	require.NoError(t, err)
@@ -65,18 +66,18 @@ func TestEventFieldsTravelExactly(t *testing.T) {
 		{Data: "nul\x00inside"},
 		{Data: strings.Repeat("big ", 64<<10)},
 	}
-	marker := publish(t, b, "fields", "marker")
-	s := subscribe(t, b, "fields", marker)
+	marker := brokercheck.Publish(t, b, "fields", "marker")
+	s := brokercheck.Subscribe(t, b, "fields", marker)
 	for _, want := range cases {
 		id, err := b.Publish(t.Context(), "fields", sseview.Text{Type: want.Type, Data: want.Data, Retry: want.Retry, ID: "ignored"})
 		require.NoError(t, err)
 		want.ID = id
-		assert.Equal(t, want, s.next())
+		assert.Equal(t, want, s.Next())
 	}
 	// The catch-up reads the same fields from the history.
-	again := subscribe(t, b, "fields", marker)
+	again := brokercheck.Subscribe(t, b, "fields", marker)
 	for _, want := range cases {
-		got := again.next()
+		got := again.Next()
 		got.ID = ""
 		assert.Equal(t, want, got)
 	}
@@ -87,8 +88,8 @@ func TestForeignEntriesAreEvents(t *testing.T) {
 	logs := newLogCounter()
 	b := newBroker(t, srv, redisbroker.Config{Logger: slog.New(logs)})
 	rdb := client(t, srv)
-	marker := publish(t, b, "ops", "marker")
-	s := subscribe(t, b, "ops", marker)
+	marker := brokercheck.Publish(t, b, "ops", "marker")
+	s := brokercheck.Subscribe(t, b, "ops", marker)
 
 	// What `redis-cli XADD 'sseview:{ops}' '*' data hello` does.
 	add := func(values ...any) string {
@@ -97,22 +98,22 @@ func TestForeignEntriesAreEvents(t *testing.T) {
 		return b.EventID("ops", id)
 	}
 	id := add("data", "hello")
-	assert.Equal(t, sseview.Text{ID: id, Data: "hello"}, s.next())
+	assert.Equal(t, sseview.Text{ID: id, Data: "hello"}, s.Next())
 	id = add("type", "alert", "retry", "250", "data", "x")
-	assert.Equal(t, sseview.Text{ID: id, Type: "alert", Data: "x", Retry: 250 * time.Millisecond}, s.next())
+	assert.Equal(t, sseview.Text{ID: id, Type: "alert", Data: "x", Retry: 250 * time.Millisecond}, s.Next())
 
 	// Not events: logged and skipped, the next one arrives.
 	add("data", "\xff")
 	add("retry", "soon")
 	add("colour", "red")
-	after := publish(t, b, "ops", "after")
-	assert.Equal(t, after, s.next().ID)
+	after := brokercheck.Publish(t, b, "ops", "after")
+	assert.Equal(t, after, s.Next().ID)
 	assert.Equal(t, 3, logs.count(slog.LevelError), "each skipped entry is logged")
 	// A catch-up over the same entries skips them too.
-	again := subscribe(t, b, "ops", marker)
-	assert.Equal(t, "hello", again.next().Data)
-	assert.Equal(t, "x", again.next().Data)
-	assert.Equal(t, after, again.next().ID)
+	again := brokercheck.Subscribe(t, b, "ops", marker)
+	assert.Equal(t, "hello", again.Next().Data)
+	assert.Equal(t, "x", again.Next().Data)
+	assert.Equal(t, after, again.Next().ID)
 	assert.Equal(t, 6, logs.count(slog.LevelError))
 }
 
@@ -157,7 +158,7 @@ func TestHistoryIsTrimmedExactly(t *testing.T) {
 		b := newBroker(t, srv, redisbroker.Config{KeyPrefix: "count:", MaxEvents: 3, MaxAge: -1})
 		var ids []string
 		for i := range 10 {
-			ids = append(ids, publish(t, b, "h", strconv.Itoa(i)))
+			ids = append(ids, brokercheck.Publish(t, b, "h", strconv.Itoa(i)))
 		}
 		entries, err := rdb.XRange(t.Context(), "count:{h}", "-", "+").Result()
 		require.NoError(t, err)
@@ -177,7 +178,7 @@ func TestHistoryIsTrimmedExactly(t *testing.T) {
 		require.NoError(t, err)
 		old := strconv.FormatInt(now.Add(-2*maxAge).UnixMilli(), 10) + "-0"
 		require.NoError(t, rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: "age:{h}", ID: old, Values: []any{"data", "old"}}).Err())
-		fresh := publish(t, b, "h", "fresh")
+		fresh := brokercheck.Publish(t, b, "h", "fresh")
 		entries, err := rdb.XRange(t.Context(), "age:{h}", "-", "+").Result()
 		require.NoError(t, err)
 		require.Len(t, entries, 1)
@@ -187,8 +188,8 @@ func TestHistoryIsTrimmedExactly(t *testing.T) {
 		require.NoError(t, err)
 		assert.InDelta(t, maxAge.Seconds(), ttl.Seconds(), 5, "the stream key expires MaxAge after its last event")
 		// Resuming from the removed entry is a reset to the fresh one.
-		s := subscribe(t, b, "h", b.EventID("h", old))
-		assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: fresh}, s.next())
+		s := brokercheck.Subscribe(t, b, "h", b.EventID("h", old))
+		assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: fresh}, s.Next())
 	})
 	t.Run("by age, with no publish since", func(t *testing.T) {
 		b := newBroker(t, srv, redisbroker.Config{KeyPrefix: "quiet:", MaxAge: time.Minute})
@@ -200,17 +201,17 @@ func TestHistoryIsTrimmedExactly(t *testing.T) {
 		// The subscription removes what aged out before deciding: the old
 		// event is not replayed, and with nothing kept the reset's id is the
 		// stream's last id.
-		s := subscribe(t, b, "h", b.EventID("h", before))
-		reset := s.next()
+		s := brokercheck.Subscribe(t, b, "h", b.EventID("h", before))
+		reset := s.Next()
 		assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: b.EventID("h", old)}, reset)
 		n, err := rdb.XLen(t.Context(), "quiet:{h}").Result()
 		require.NoError(t, err)
 		assert.Zero(t, n)
-		live := publish(t, b, "h", "live")
-		assert.Equal(t, live, s.next().ID)
+		live := brokercheck.Publish(t, b, "h", "live")
+		assert.Equal(t, live, s.Next().ID)
 		// The reset's id is a place to resume from.
-		again := subscribe(t, b, "h", reset.ID)
-		assert.Equal(t, live, again.next().ID)
+		again := brokercheck.Subscribe(t, b, "h", reset.ID)
+		assert.Equal(t, live, again.Next().ID)
 	})
 }
 
@@ -220,13 +221,13 @@ func TestResetEvent(t *testing.T) {
 	b := newBroker(t, srv, redisbroker.Config{MaxEvents: 3})
 	var ids []string
 	for i := range 6 {
-		ids = append(ids, publish(t, b, "h", strconv.Itoa(i)))
-		publish(t, b, "other", "x")
+		ids = append(ids, brokercheck.Publish(t, b, "h", strconv.Itoa(i)))
+		brokercheck.Publish(t, b, "other", "x")
 	}
-	otherID := publish(t, b, "other", "newest")
+	otherID := brokercheck.Publish(t, b, "other", "newest")
 	t.Run("kept id resumes", func(t *testing.T) {
-		s := subscribe(t, b, "h", ids[4])
-		assert.Equal(t, ids[5], s.next().ID)
+		s := brokercheck.Subscribe(t, b, "h", ids[4])
+		assert.Equal(t, ids[5], s.Next().ID)
 	})
 	newest := ids[len(ids)-1]
 	// future returns an id after the newest by ms milliseconds and seq.
@@ -257,30 +258,30 @@ func TestResetEvent(t *testing.T) {
 			case "next":
 				last = future(0, 1)
 			}
-			s := subscribe(t, b, "h", last)
-			assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: newest}, s.next())
-			live := publish(t, b, "h", "after reset")
-			assert.Equal(t, live, s.next().ID)
+			s := brokercheck.Subscribe(t, b, "h", last)
+			assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: newest}, s.Next())
+			live := brokercheck.Publish(t, b, "h", "after reset")
+			assert.Equal(t, live, s.Next().ID)
 			newest = live
 		})
 	}
 	t.Run("a topic never published", func(t *testing.T) {
-		s := subscribe(t, b, "never", ids[0])
-		reset := s.next()
+		s := brokercheck.Subscribe(t, b, "never", ids[0])
+		reset := s.Next()
 		assert.Equal(t, sseview.ResetEventType, reset.Type)
-		live := publish(t, b, "never", "first")
-		assert.Equal(t, live, s.next().ID)
-		again := subscribe(t, b, "never", reset.ID)
-		assert.Equal(t, live, again.next().ID, "the reset's id is a place to resume from")
+		live := brokercheck.Publish(t, b, "never", "first")
+		assert.Equal(t, live, s.Next().ID)
+		again := brokercheck.Subscribe(t, b, "never", reset.ID)
+		assert.Equal(t, live, again.Next().ID, "the reset's id is a place to resume from")
 	})
 	t.Run("a stream deleted and created again", func(t *testing.T) {
-		last := publish(t, b, "gone", "before")
+		last := brokercheck.Publish(t, b, "gone", "before")
 		require.NoError(t, rdb.Del(t.Context(), "sseview:{gone}").Err())
-		first := publish(t, b, "gone", "after")
+		first := brokercheck.Publish(t, b, "gone", "after")
 		// The events between last and the deletion are unknowable: a reset,
 		// not a silent resume into the new stream.
-		s := subscribe(t, b, "gone", last)
-		assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: first}, s.next())
+		s := brokercheck.Subscribe(t, b, "gone", last)
+		assert.Equal(t, sseview.Text{Type: sseview.ResetEventType, ID: first}, s.Next())
 	})
 }
 
@@ -289,8 +290,8 @@ func TestIdempotentPublish(t *testing.T) {
 	rdb := client(t, srv)
 	const window = 5 * time.Minute
 	b := newBroker(t, srv, redisbroker.Config{DuplicateWindow: window})
-	marker := publish(t, b, "k", "marker")
-	s := subscribe(t, b, "k", marker)
+	marker := brokercheck.Publish(t, b, "k", "marker")
+	s := brokercheck.Subscribe(t, b, "k", marker)
 
 	ev := sseview.Keyed{Key: "reading-42", Event: sseview.Text{Type: "t", Data: "21.5"}}
 	first, err := b.Publish(t.Context(), "k", ev)
@@ -334,127 +335,79 @@ func TestIdempotentPublish(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, first, later)
 	// Subscribers saw each event once; they never see a Key.
-	assert.Equal(t, sseview.Text{ID: first, Type: "t", Data: "21.5"}, s.next())
-	assert.Equal(t, sseview.Text{ID: got[0], Type: "t", Data: "burst"}, s.next())
-	assert.Equal(t, sseview.Text{ID: later, Type: "t", Data: "21.5"}, s.next())
+	assert.Equal(t, sseview.Text{ID: first, Type: "t", Data: "21.5"}, s.Next())
+	assert.Equal(t, sseview.Text{ID: got[0], Type: "t", Data: "burst"}, s.Next())
+	assert.Equal(t, sseview.Text{ID: later, Type: "t", Data: "21.5"}, s.Next())
 }
 
 func TestSlowSubscriberIsDropped(t *testing.T) {
 	b := newBroker(t, redistest.Start(t), redisbroker.Config{QueueLen: 4})
-	slow := subscribe(t, b, "slow", "")
-	fast := subscribe(t, b, "slow", "")
-	waitLive(t, b, "slow", slow, fast)
+	slow := brokercheck.Subscribe(t, b, "slow", "")
+	fast := brokercheck.Subscribe(t, b, "slow", "")
+	brokercheck.WaitLive(t, b, "slow", slow, fast)
 	for i := range 20 {
-		id := publish(t, b, "slow", strconv.Itoa(i))
-		assert.Equal(t, id, fast.next().ID, "a slow subscriber does not hold up the others")
+		id := brokercheck.Publish(t, b, "slow", strconv.Itoa(i))
+		assert.Equal(t, id, fast.Next().ID, "a slow subscriber does not hold up the others")
 	}
 	var err error
 	for err == nil {
-		err = slow.nextResult().err
+		err = slow.NextResult().Err
 	}
 	assert.ErrorIs(t, err, sseview.ErrSlowSubscriber)
 }
 
-// TestResumeWhilePublishing starts subscriptions from ids published
-// moments ago while a publisher keeps going, so that reading the history
-// in batches and joining the live feed race with it; the histories are
-// longer than a batch. A subscriber dropped as slow resumes from the last
-// id it got, as a client would.
+// TestResumeWhilePublishing runs the check both broker modules share (see
+// brokercheck.ResumeWhilePublishing) on one broker; the histories are
+// longer than a batch.
 func TestResumeWhilePublishing(t *testing.T) {
-	const total, starts = 1200, 12
+	const total = 1200
 	b := newBroker(t, redistest.Start(t), redisbroker.Config{QueueLen: 64, MaxEvents: 2 * total})
-	ids := make(chan string, total)
-	go func() {
-		defer close(ids)
-		for i := range total {
-			id, err := b.Publish(t.Context(), "busy", sseview.Text{Type: "t", Data: strconv.Itoa(i)})
-			if !assert.NoError(t, err) {
-				return
-			}
-			ids <- id
-		}
-	}()
-	type result struct {
-		from int
-		got  []string
-		err  error
-	}
-	results := make(chan result, starts)
-	var published []string
-	for id := range ids {
-		published = append(published, id)
-		if n := len(published); n%(total/starts) == 1 {
-			go func() {
-				got, err := follow(t.Context(), b, "busy", id, strconv.Itoa(total-1))
-				results <- result{n - 1, got, err}
-			}()
-		}
-	}
-	require.Len(t, published, total)
-	for range starts {
-		select {
-		case r := <-results:
-			require.NoError(t, r.err, "subscriber from event %d", r.from)
-			assert.Equal(t, published[r.from+1:], r.got, "subscriber from event %d", r.from)
-		case <-time.After(wait):
-			t.Fatal("a subscriber did not get to the last event")
-		}
-	}
+	brokercheck.ResumeWhilePublishing(t, total, 12, b, b)
 }
 
+// TestCatchUpTurnsAreBounded runs the catch-up turns check both broker
+// modules share.
 func TestCatchUpTurnsAreBounded(t *testing.T) {
-	b := newBroker(t, redistest.Start(t), redisbroker.Config{CatchUps: 1})
-	var ids []string
-	for i := range 300 {
-		ids = append(ids, publish(t, b, "turns", strconv.Itoa(i)))
-	}
-	// Each of these reads one event of its catch-up, then its reader stops.
-	for range 3 {
-		stalled := subscribe(t, b, "turns", ids[0])
-		require.Equal(t, ids[1], stalled.next().ID)
-	}
-	// This one still gets the only catch-up turn, batch after batch.
-	s := subscribe(t, b, "turns", ids[0])
-	for _, id := range ids[1:] {
-		require.Equal(t, id, s.next().ID)
-	}
+	brokercheck.CatchUpTurnsAreBounded(t, func(t *testing.T, catchUps int) sseview.Broker {
+		return newBroker(t, redistest.Start(t), redisbroker.Config{CatchUps: catchUps})
+	})
 }
 
 func TestOneFeedPerTopic(t *testing.T) {
 	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
-	marker := publish(t, b, "crowd", "marker")
-	subs := make([]*sub, 50)
+	marker := brokercheck.Publish(t, b, "crowd", "marker")
+	subs := make([]*brokercheck.Subscription, 50)
 	for i := range subs {
-		subs[i] = subscribe(t, b, "crowd", marker)
+		subs[i] = brokercheck.Subscribe(t, b, "crowd", marker)
 	}
-	other := subscribe(t, b, "elsewhere", publish(t, b, "elsewhere", "marker"))
-	id := publish(t, b, "crowd", "x")
+	other := brokercheck.Subscribe(t, b, "elsewhere", brokercheck.Publish(t, b, "elsewhere", "marker"))
+	id := brokercheck.Publish(t, b, "crowd", "x")
 	for _, s := range subs {
-		assert.Equal(t, id, s.next().ID)
+		assert.Equal(t, id, s.Next().ID)
 	}
 	n, feed := b.Subscribers("crowd")
 	assert.True(t, feed)
 	assert.Equal(t, len(subs), n)
 	assert.Equal(t, 2, b.Feeds())
 	for _, s := range subs {
-		s.stop()
+		s.Stop()
 	}
 	n, _ = b.Subscribers("crowd")
 	assert.Zero(t, n)
-	other.stop()
+	other.Stop()
 }
 
 func TestCloseEndsSubscriptions(t *testing.T) {
 	srv := redistest.Start(t)
 	b, err := redisbroker.Open(t.Context(), srv.URL(), redisbroker.Config{Logger: quiet})
 	require.NoError(t, err)
-	marker := publish(t, b, "x", "m")
-	s := subscribe(t, b, "x", marker)
-	id := publish(t, b, "x", "1")
-	require.Equal(t, id, s.next().ID)
+	marker := brokercheck.Publish(t, b, "x", "m")
+	s := brokercheck.Subscribe(t, b, "x", marker)
+	id := brokercheck.Publish(t, b, "x", "1")
+	require.Equal(t, id, s.Next().ID)
 	require.NoError(t, b.Close())
 	require.NoError(t, b.Close())
-	assert.ErrorIs(t, s.nextResult().err, redisbroker.ErrClosed)
+	assert.ErrorIs(t, s.NextResult().Err, redisbroker.ErrClosed)
 	_, err = b.Publish(t.Context(), "x", sseview.Text{})
 	assert.ErrorIs(t, err, redisbroker.ErrClosed)
 	for _, err := range b.Subscribe(t.Context(), "x", "") {
@@ -493,8 +446,8 @@ func TestOpenValidates(t *testing.T) {
 
 func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
 	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
-	publish(t, b, "live", "before")
-	s := subscribe(t, b, "live", "")
+	brokercheck.Publish(t, b, "live", "before")
+	s := brokercheck.Subscribe(t, b, "live", "")
 	// The subscription joins the feed at some point while events are being
 	// published; from the first event it gets, it must get every later one.
 	stop := make(chan struct{})
@@ -514,7 +467,7 @@ func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
 			published <- id
 		}
 	}()
-	first := s.next()
+	first := s.Next()
 	close(stop)
 	var ids []string
 	for id := range published {
@@ -526,7 +479,7 @@ func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
 	}
 	require.Less(t, i, len(ids), "the first event received was published")
 	for _, id := range ids[i+1:] {
-		assert.Equal(t, id, s.next().ID)
+		assert.Equal(t, id, s.Next().ID)
 	}
 }
 
@@ -534,56 +487,20 @@ func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
 // with the publisher on one instance and the resuming subscribers on
 // another, whose live reader and catch-ups race with it through Redis.
 func TestResumeOnAnotherInstanceWhilePublishing(t *testing.T) {
-	const total, starts = 600, 6
+	const total = 600
 	srv := redistest.Start(t)
 	pub := newBroker(t, srv, redisbroker.Config{MaxEvents: 2 * total})
 	subs := newBroker(t, srv, redisbroker.Config{QueueLen: 32, MaxEvents: 2 * total})
-	ids := make(chan string, total)
-	go func() {
-		defer close(ids)
-		for i := range total {
-			id, err := pub.Publish(t.Context(), "busy", sseview.Text{Type: "t", Data: strconv.Itoa(i)})
-			if !assert.NoError(t, err) {
-				return
-			}
-			ids <- id
-		}
-	}()
-	type result struct {
-		from int
-		got  []string
-		err  error
-	}
-	results := make(chan result, starts)
-	var published []string
-	for id := range ids {
-		published = append(published, id)
-		if n := len(published); n%(total/starts) == 1 {
-			go func() {
-				got, err := follow(t.Context(), subs, "busy", id, strconv.Itoa(total-1))
-				results <- result{n - 1, got, err}
-			}()
-		}
-	}
-	require.Len(t, published, total)
-	for range starts {
-		select {
-		case r := <-results:
-			require.NoError(t, r.err, "subscriber from event %d", r.from)
-			assert.Equal(t, published[r.from+1:], r.got, "subscriber from event %d", r.from)
-		case <-time.After(wait):
-			t.Fatal("a subscriber did not get to the last event")
-		}
-	}
+	brokercheck.ResumeWhilePublishing(t, total, 6, pub, subs)
 }
 
 func TestLiveReaderStopsWhenTheLastSubscriberLeaves(t *testing.T) {
 	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
-	s := subscribe(t, b, "brief", publish(t, b, "brief", "marker"))
-	id := publish(t, b, "brief", "x")
-	require.Equal(t, id, s.next().ID)
+	s := brokercheck.Subscribe(t, b, "brief", brokercheck.Publish(t, b, "brief", "marker"))
+	id := brokercheck.Publish(t, b, "brief", "x")
+	require.Equal(t, id, s.Next().ID)
 	require.Equal(t, 1, b.Feeds())
-	s.stop()
+	s.Stop()
 	// The reader notices when its XREAD returns, within its block time.
 	deadline := time.Now().Add(wait)
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -593,9 +510,9 @@ func TestLiveReaderStopsWhenTheLastSubscriberLeaves(t *testing.T) {
 		<-tick.C
 	}
 	// A new subscriber starts it again.
-	again := subscribe(t, b, "brief", id)
-	id = publish(t, b, "brief", "y")
-	assert.Equal(t, id, again.next().ID)
+	again := brokercheck.Subscribe(t, b, "brief", id)
+	id = brokercheck.Publish(t, b, "brief", "y")
+	assert.Equal(t, id, again.Next().ID)
 }
 
 func TestNewRefusesNegativeSettings(t *testing.T) {

@@ -1,130 +1,48 @@
 package redisbroker_test
 
 import (
-	"context"
-	"iter"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sseview/sseview/internal/testutil"
+	"github.com/sseview/sseview/internal/brokercheck"
 	"github.com/sseview/sseview/redisbroker"
 	"github.com/sseview/sseview/redisbroker/internal/redistest"
 	"github.com/sseview/sseview/sseview"
-	"github.com/sseview/sseview/sseview/sseviewtest"
 )
-
-// room is the view of the README: a subscription returned as it is.
-type room struct{ broker sseview.Broker }
-
-func (v room) Stream(ctx context.Context, r *http.Request, p sseview.Params) iter.Seq2[sseview.Event, error] {
-	return v.broker.Subscribe(ctx, "room."+p.Get("room"), sseview.LastEventID(r))
-}
-
-// instance is one server process of a deployment: its own broker on the
-// shared Redis, its own chi server with the middleware an application has.
-type instance struct {
-	broker *redisbroker.Broker
-	url    string
-}
 
 // outageTimeout is the instances' Config.Timeout: how long a Publish
 // waits for a Redis that does not answer.
 const outageTimeout = time.Second
 
-func startInstance(t *testing.T, srv *redistest.Server) *instance {
+// startInstance starts one server process of a deployment (see
+// brokercheck.Instance): its own broker on the shared Redis.
+func startInstance(t *testing.T, srv *redistest.Server) *brokercheck.Instance {
 	t.Helper()
-	b := newBroker(t, srv, redisbroker.Config{Timeout: outageTimeout})
-	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.CleanPath, middleware.Logger, middleware.Recoverer)
-	r.Get("/rooms/{room}", sseview.AsView(room{broker: b}))
-	return &instance{broker: b, url: testutil.Serve(t, r).URL}
+	return brokercheck.Serve(t, newBroker(t, srv, redisbroker.Config{Timeout: outageTimeout}))
 }
 
-func (in *instance) open(t *testing.T, roomName, lastEventID string) *sseviewtest.Stream {
-	t.Helper()
-	return dial(t, in.url+"/rooms/"+roomName, lastEventID)
-}
-
-// dial opens the event stream at url, resuming after lastEventID unless it
-// is empty, and closes it when the test ends.
-func dial(t *testing.T, url, lastEventID string) *sseviewtest.Stream {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, url, nil)
-	if lastEventID != "" {
-		req.Header.Set("Last-Event-ID", lastEventID)
-	}
-	return sseviewtest.DialT(t, nil, req)
-}
-
-func (in *instance) publish(t *testing.T, roomName, data string) string {
-	t.Helper()
-	id, err := in.broker.Publish(t.Context(), "room."+roomName, sseview.Text{Type: "msg", Data: data})
-	require.NoError(t, err)
-	return id
-}
-
-// expect reads the next events of s and checks they are want, in order.
-func expect(t *testing.T, s *sseviewtest.Stream, want ...string) {
-	t.Helper()
-	for _, id := range want {
-		ev, err := s.Next()
-		require.NoError(t, err)
-		require.Equal(t, id, ev.ID, "event %s", ev)
-		assert.Equal(t, "msg", ev.Type)
-	}
-}
-
+// TestFanOutAcrossInstances runs the check both broker modules share with
+// two brokers on one Redis.
 func TestFanOutAcrossInstances(t *testing.T) {
 	srv := redistest.Start(t)
-	a, b := startInstance(t, srv), startInstance(t, srv)
-	marker := a.publish(t, "1", "marker")
-	clients := []*sseviewtest.Stream{a.open(t, "1", marker), b.open(t, "1", marker), b.open(t, "1", marker)}
-	other := b.open(t, "2", a.publish(t, "2", "marker"))
-	var ids []string
-	for i := range 6 {
-		from := a
-		if i%2 == 1 {
-			from = b
-		}
-		ids = append(ids, from.publish(t, "1", strconv.Itoa(i)))
-	}
-	for _, c := range clients {
-		expect(t, c, ids...)
-	}
-	otherID := a.publish(t, "2", "only room 2")
-	expect(t, other, otherID) // and not one of room 1's events
+	brokercheck.FanOutAcrossInstances(t, func(t *testing.T) sseview.Broker {
+		return newBroker(t, srv, redisbroker.Config{Timeout: outageTimeout})
+	})
 }
 
+// TestResumeOnAnotherInstance runs the check both broker modules share
+// with two brokers on one Redis.
 func TestResumeOnAnotherInstance(t *testing.T) {
 	srv := redistest.Start(t)
-	a, b := startInstance(t, srv), startInstance(t, srv)
-	marker := a.publish(t, "1", "marker")
-	onA := a.open(t, "1", marker)
-	var ids []string
-	for i := range 3 {
-		ids = append(ids, a.publish(t, "1", strconv.Itoa(i)))
-	}
-	expect(t, onA, ids...)
-	require.NoError(t, onA.Close())
-
-	var missed []string
-	for i := range 3 {
-		missed = append(missed, a.publish(t, "1", "missed "+strconv.Itoa(i)))
-	}
-	onB := b.open(t, "1", ids[len(ids)-1])
-	expect(t, onB, missed...)
-	live := a.publish(t, "1", "live")
-	expect(t, onB, live) // the next event is the live one: nothing repeated
+	brokercheck.ResumeOnAnotherInstance(t, func(t *testing.T) sseview.Broker {
+		return newBroker(t, srv, redisbroker.Config{Timeout: outageTimeout})
+	})
 }
 
 // TestRedisOutages freezes, kills and stops the redis-server under two
@@ -135,16 +53,16 @@ func TestResumeOnAnotherInstance(t *testing.T) {
 func TestRedisOutages(t *testing.T) {
 	srv := redistest.Start(t)
 	a, b := startInstance(t, srv), startInstance(t, srv)
-	marker := a.publish(t, "1", "marker")
-	onA, onB := a.open(t, "1", marker), b.open(t, "1", marker)
-	before := a.publish(t, "1", "before")
-	expect(t, onA, before)
-	expect(t, onB, before)
+	marker := a.Publish(t, "1", "marker")
+	onA, onB := a.Open(t, "1", marker), b.Open(t, "1", marker)
+	before := a.Publish(t, "1", "before")
+	brokercheck.Expect(t, onA, before)
+	brokercheck.Expect(t, onB, before)
 
 	failsFast := func(t *testing.T, ev sseview.Event, refused bool) {
 		t.Helper()
 		start := time.Now()
-		_, err := a.broker.Publish(t.Context(), "room.1", ev)
+		_, err := a.Broker.Publish(t.Context(), "room.1", ev)
 		took := time.Since(start)
 		require.ErrorIs(t, err, redisbroker.ErrNotConnected, "publishing while Redis is down fails rather than hangs")
 		assert.Less(t, took, outageTimeout+time.Second, "it fails within the Timeout")
@@ -153,7 +71,7 @@ func TestRedisOutages(t *testing.T) {
 		}
 		// A subscription that needs Redis to start fails too.
 		for _, last := range []string{"", before} {
-			for ev, err := range a.broker.Subscribe(t.Context(), "room.new"+strconv.Itoa(len(last)), last) {
+			for ev, err := range a.Broker.Subscribe(t.Context(), "room.new"+strconv.Itoa(len(last)), last) {
 				assert.Nil(t, ev)
 				require.ErrorIs(t, err, redisbroker.ErrNotConnected)
 			}
@@ -176,7 +94,7 @@ func TestRedisOutages(t *testing.T) {
 			keyed := sseview.Keyed{Key: "during-" + strings.ReplaceAll(outage.name, " ", "_"), Event: sseview.Text{Type: "msg", Data: "keyed"}}
 			failsFast(t, keyed, outage.refused)
 			outage.back()
-			id, err := b.broker.Publish(t.Context(), "room.1", keyed)
+			id, err := b.Broker.Publish(t.Context(), "room.1", keyed)
 			require.NoError(t, err)
 			after := []string{id}
 			for i := range 4 {
@@ -184,43 +102,29 @@ func TestRedisOutages(t *testing.T) {
 				if i%2 == 1 {
 					from = b
 				}
-				after = append(after, from.publish(t, "1", outage.name+" after "+strconv.Itoa(i)))
+				after = append(after, from.Publish(t, "1", outage.name+" after "+strconv.Itoa(i)))
 			}
-			expect(t, onA, after...)
-			expect(t, onB, after...)
+			brokercheck.Expect(t, onA, after...)
+			brokercheck.Expect(t, onB, after...)
 			all = append(all, after...)
 		})
 	}
 	// The whole history survived the restarts: a client resuming from
 	// before them gets every event once.
-	again := b.open(t, "1", before)
-	expect(t, again, all[1:]...)
-	live := a.publish(t, "1", "live")
-	expect(t, again, live)
-	expect(t, onA, live)
-	expect(t, onB, live)
+	again := b.Open(t, "1", before)
+	brokercheck.Expect(t, again, all[1:]...)
+	live := a.Publish(t, "1", "live")
+	brokercheck.Expect(t, again, live)
+	brokercheck.Expect(t, onA, live)
+	brokercheck.Expect(t, onB, live)
 }
 
+// TestHistoryEvictionSendsReset runs the check both broker modules share.
 func TestHistoryEvictionSendsReset(t *testing.T) {
 	srv := redistest.Start(t)
-	small := newBroker(t, srv, redisbroker.Config{MaxEvents: 2})
-	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.CleanPath, middleware.Logger, middleware.Recoverer)
-	r.Get("/rooms/{room}", sseview.AsView(room{broker: small}))
-	url := testutil.Serve(t, r).URL
-
-	first, err := small.Publish(t.Context(), "room.1", sseview.Text{Type: "msg", Data: "0"})
-	require.NoError(t, err)
-	var newest string
-	for i := range 3 {
-		newest, err = small.Publish(t.Context(), "room.1", sseview.Text{Type: "msg", Data: strconv.Itoa(i + 1)})
-		require.NoError(t, err)
-	}
-	c := dial(t, url+"/rooms/1", first)
-	c.Expect(t, sseviewtest.Event{Type: sseview.ResetEventType, Data: "", ID: newest})
-	live, err := small.Publish(t.Context(), "room.1", sseview.Text{Type: "msg", Data: "live"})
-	require.NoError(t, err)
-	expect(t, c, live)
+	brokercheck.HistoryEvictionSendsReset(t, func(t *testing.T, maxEvents int) sseview.Broker {
+		return newBroker(t, srv, redisbroker.Config{MaxEvents: maxEvents})
+	})
 }
 
 // TestOutageIsProbedOnce checks that the live readers of many topics wait
@@ -231,18 +135,18 @@ func TestOutageIsProbedOnce(t *testing.T) {
 	srv := redistest.Start(t)
 	logs := newLogCounter()
 	b := newBroker(t, srv, redisbroker.Config{Logger: slog.New(logs)})
-	subs := make([]*sub, topics)
+	subs := make([]*brokercheck.Subscription, topics)
 	for i := range subs {
 		topic := "t" + strconv.Itoa(i)
-		subs[i] = subscribe(t, b, topic, publish(t, b, topic, "marker"))
-		id := publish(t, b, topic, "before")
-		require.Equal(t, id, subs[i].next().ID)
+		subs[i] = brokercheck.Subscribe(t, b, topic, brokercheck.Publish(t, b, topic, "marker"))
+		id := brokercheck.Publish(t, b, topic, "before")
+		require.Equal(t, id, subs[i].Next().ID)
 	}
 	srv.Kill()
 	srv.Up()
 	for i, s := range subs {
-		id := publish(t, b, "t"+strconv.Itoa(i), "after")
-		assert.Equal(t, id, s.next().ID)
+		id := brokercheck.Publish(t, b, "t"+strconv.Itoa(i), "after")
+		assert.Equal(t, id, s.Next().ID)
 	}
 	assert.Equal(t, 1, logs.count(slog.LevelWarn), "one warning for the outage, not one per topic")
 }

@@ -13,20 +13,24 @@ import (
 	"github.com/sseview/sseview/sseview"
 )
 
-// observerRecorder is a BrokerObserver that keeps what it heard as lines,
-// with the lags of the deliveries, and tells of each call.
-type observerRecorder struct {
+// ObserverRecorder is a BrokerObserver that keeps what it heard as lines,
+// with the lags of the deliveries, and tells of each call. Make one with
+// NewObserverRecorder.
+type ObserverRecorder struct {
 	mu      sync.Mutex
 	calls   []string
 	lags    []time.Duration
 	changed chan struct{} // a signal after each call
 }
 
-func newObserverRecorder() *observerRecorder {
-	return &observerRecorder{changed: make(chan struct{}, 1)}
+var _ sseview.BrokerObserver = (*ObserverRecorder)(nil)
+
+// NewObserverRecorder returns an ObserverRecorder that has heard nothing.
+func NewObserverRecorder() *ObserverRecorder {
+	return &ObserverRecorder{changed: make(chan struct{}, 1)}
 }
 
-func (o *observerRecorder) note(format string, args ...any) {
+func (o *ObserverRecorder) note(format string, args ...any) {
 	call := fmt.Sprintf(format, args...)
 	o.mu.Lock()
 	o.calls = append(o.calls, call)
@@ -37,27 +41,28 @@ func (o *observerRecorder) note(format string, args ...any) {
 	}
 }
 
-func (o *observerRecorder) Published(_ context.Context, topic string, duplicate bool) {
+func (o *ObserverRecorder) Published(_ context.Context, topic string, duplicate bool) {
 	o.note("published %s duplicate=%v", topic, duplicate)
 }
 
-func (o *observerRecorder) Delivered(_ context.Context, topic string, published time.Time) {
+func (o *ObserverRecorder) Delivered(_ context.Context, topic string, published time.Time) {
 	o.mu.Lock()
 	o.lags = append(o.lags, time.Since(published))
 	o.mu.Unlock()
 	o.note("delivered %s", topic)
 }
 
-func (o *observerRecorder) Reset(_ context.Context, topic string) { o.note("reset %s", topic) }
+func (o *ObserverRecorder) Reset(_ context.Context, topic string) { o.note("reset %s", topic) }
 
-func (o *observerRecorder) CaughtUp(_ context.Context, topic string, events int) {
+func (o *ObserverRecorder) CaughtUp(_ context.Context, topic string, events int) {
 	o.note("caught up %s %d", topic, events)
 }
 
-func (o *observerRecorder) Dropped(_ context.Context, topic string) { o.note("dropped %s", topic) }
+func (o *ObserverRecorder) Dropped(_ context.Context, topic string) { o.note("dropped %s", topic) }
 
-// waitFor waits until the observer has heard call, since the last take.
-func (o *observerRecorder) waitFor(t *testing.T, call string) {
+// WaitFor waits until the observer has heard call, since the last Take,
+// and fails the test if it does not in time.
+func (o *ObserverRecorder) WaitFor(t *testing.T, call string) {
 	t.Helper()
 	deadline := time.After(wait)
 	for !o.heard(call) {
@@ -69,7 +74,7 @@ func (o *observerRecorder) waitFor(t *testing.T, call string) {
 	}
 }
 
-func (o *observerRecorder) heard(call string) bool {
+func (o *ObserverRecorder) heard(call string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, c := range o.calls {
@@ -80,8 +85,9 @@ func (o *observerRecorder) heard(call string) bool {
 	return false
 }
 
-// take returns what was heard so far, and forgets it.
-func (o *observerRecorder) take() ([]string, []time.Duration) {
+// Take returns the calls heard so far, and the lags of the deliveries
+// among them, and forgets them.
+func (o *ObserverRecorder) Take() ([]string, []time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	calls, lags := o.calls, o.lags
@@ -96,7 +102,7 @@ func (o *observerRecorder) take() ([]string, []time.Duration) {
 // id of the broker's, so a subscription from it resets; clockNote says
 // whose clock a delivery's publish time is, for the failure messages.
 func Observer(t *testing.T, newBroker func(t *testing.T, obs sseview.BrokerObserver) sseview.Broker, unknownID, clockNote string) {
-	rec := newObserverRecorder()
+	rec := NewObserverRecorder()
 	b := newBroker(t, rec)
 	ctx := t.Context()
 	keyed := sseview.Keyed{Key: "k1", Event: sseview.Text{Data: "1"}}
@@ -105,51 +111,51 @@ func Observer(t *testing.T, newBroker func(t *testing.T, obs sseview.BrokerObser
 	again, err := b.Publish(ctx, "room", keyed)
 	require.NoError(t, err)
 	require.Equal(t, first, again)
-	publish(t, b, "room", "2")
-	calls, _ := rec.take()
+	Publish(t, b, "room", "2")
+	calls, _ := rec.Take()
 	assert.Equal(t, []string{"published room duplicate=false", "published room duplicate=true", "published room duplicate=false"}, calls)
 
 	t.Run("catch-up then live", func(t *testing.T) {
-		s := subscribe(t, b, "room", first)
-		assert.Equal(t, "2", s.next().Data, "replayed")
-		rec.waitFor(t, "caught up room 1")
+		s := Subscribe(t, b, "room", first)
+		assert.Equal(t, "2", s.Next().Data, "replayed")
+		rec.WaitFor(t, "caught up room 1")
 		before := time.Now()
-		publish(t, b, "room", "3")
-		assert.Equal(t, "3", s.next().Data, "live")
-		rec.waitFor(t, "delivered room")
+		Publish(t, b, "room", "3")
+		assert.Equal(t, "3", s.Next().Data, "live")
+		rec.WaitFor(t, "delivered room")
 		took := time.Since(before)
-		s.stop()
-		calls, lags := rec.take()
+		s.Stop()
+		calls, lags := rec.Take()
 		assert.Equal(t, []string{"caught up room 1", "published room duplicate=false", "delivered room"}, calls)
 		require.Len(t, lags, 1)
 		assert.GreaterOrEqual(t, lags[0], -time.Millisecond, "by the store's clock%s", clockNote)
 		assert.LessOrEqual(t, lags[0], took+time.Millisecond, "the lag runs from the publish%s", clockNote)
 	})
 	t.Run("reset", func(t *testing.T) {
-		s := subscribe(t, b, "room", unknownID)
-		assert.Equal(t, sseview.ResetEventType, s.next().Type)
-		s.stop()
-		calls, _ := rec.take()
+		s := Subscribe(t, b, "room", unknownID)
+		assert.Equal(t, sseview.ResetEventType, s.Next().Type)
+		s.Stop()
+		calls, _ := rec.Take()
 		assert.Equal(t, []string{"reset room"}, calls)
 	})
 	t.Run("slow subscriber", func(t *testing.T) {
-		last := publish(t, b, "slow", "0")
-		rec.take()
-		s := subscribe(t, b, "slow", last)
-		rec.waitFor(t, "caught up slow 0")
+		last := Publish(t, b, "slow", "0")
+		rec.Take()
+		s := Subscribe(t, b, "slow", last)
+		rec.WaitFor(t, "caught up slow 0")
 		// The subscriber reads nothing meanwhile: it holds one event for
 		// the test, one more fills its queue (QueueLen 1), and it is
 		// dropped after them.
 		const n = 10
 		for i := range n {
-			publish(t, b, "slow", fmt.Sprint(i))
+			Publish(t, b, "slow", fmt.Sprint(i))
 		}
 		read := 0
-		for r := s.nextResult(); r.err == nil; r = s.nextResult() {
+		for r := s.NextResult(); r.Err == nil; r = s.NextResult() {
 			read++
 		}
-		rec.waitFor(t, "dropped slow")
-		s.stop()
+		rec.WaitFor(t, "dropped slow")
+		s.Stop()
 		assert.Less(t, read, n)
 		want := []string{"caught up slow 0"}
 		for range n {
@@ -158,7 +164,7 @@ func Observer(t *testing.T, newBroker func(t *testing.T, obs sseview.BrokerObser
 		for range read {
 			want = append(want, "delivered slow")
 		}
-		calls, _ := rec.take()
+		calls, _ := rec.Take()
 		assert.Equal(t, append(want, "dropped slow"), calls)
 	})
 }

@@ -2,6 +2,7 @@ package brokercheck
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -12,30 +13,35 @@ import (
 
 const wait = 10 * time.Second
 
-// sub runs a subscription on its own goroutine and hands each element over
-// unbuffered, so a test that stops reading makes the subscriber slow.
-type sub struct {
+// Subscription runs a subscription on its own goroutine and hands each
+// element over unbuffered, so a test that stops reading makes the
+// subscriber slow.
+type Subscription struct {
 	t      *testing.T
-	out    chan result
+	out    chan Result
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-type result struct {
-	ev  sseview.Text
-	err error
+// Result is one element of a subscription: the event as it marshals, or
+// the error the subscription ended with.
+type Result struct {
+	Event sseview.Text
+	Err   error
 }
 
-func subscribe(t *testing.T, b sseview.Broker, topic, last string) *sub {
+// Subscribe subscribes to topic on b after the id last, and stops the
+// subscription when t ends.
+func Subscribe(t *testing.T, b sseview.Broker, topic, last string) *Subscription {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	s := &sub{t: t, out: make(chan result), cancel: cancel, done: make(chan struct{})}
+	s := &Subscription{t: t, out: make(chan Result), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		for ev, err := range b.Subscribe(ctx, topic, last) {
-			r := result{err: err}
+			r := Result{Err: err}
 			if err == nil {
-				r.ev, r.err = ev.MarshalEvent()
+				r.Event, r.Err = ev.MarshalEvent()
 			}
 			select {
 			case s.out <- r:
@@ -44,24 +50,28 @@ func subscribe(t *testing.T, b sseview.Broker, topic, last string) *sub {
 			}
 		}
 	}()
-	t.Cleanup(s.stop)
+	t.Cleanup(s.Stop)
 	return s
 }
 
-// stop cancels the subscription and waits until its iterator returned.
-func (s *sub) stop() {
+// Stop cancels the subscription and waits until its iterator returned.
+func (s *Subscription) Stop() {
 	s.cancel()
 	<-s.done
 }
 
-func (s *sub) next() sseview.Text {
+// Next returns the next event, and fails the test on an error, on the end
+// of the subscription, or when no event comes in time.
+func (s *Subscription) Next() sseview.Text {
 	s.t.Helper()
-	r := s.nextResult()
-	require.NoError(s.t, r.err)
-	return r.ev
+	r := s.NextResult()
+	require.NoError(s.t, r.Err)
+	return r.Event
 }
 
-func (s *sub) nextResult() result {
+// NextResult returns the next element, event or error, and fails the test
+// on the end of the subscription or when nothing comes in time.
+func (s *Subscription) NextResult() Result {
 	s.t.Helper()
 	select {
 	case r := <-s.out:
@@ -71,12 +81,67 @@ func (s *sub) nextResult() result {
 	case <-time.After(wait):
 		s.t.Fatal("no event in time")
 	}
-	return result{}
+	return Result{}
 }
 
-func publish(t *testing.T, b sseview.Broker, topic string, data string) string {
+// Publish publishes an event of type "t" with data to topic on b, and
+// returns its id.
+func Publish(t *testing.T, b sseview.Broker, topic string, data string) string {
 	t.Helper()
 	id, err := b.Publish(t.Context(), topic, sseview.Text{Type: "t", Data: data})
 	require.NoError(t, err)
 	return id
+}
+
+// WaitLive publishes warm-up events until each subscription has one (and
+// has read it): from then on each gets every event published.
+func WaitLive(t *testing.T, b sseview.Broker, topic string, subs ...*Subscription) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for _, s := range subs {
+		for live := false; !live; {
+			require.True(t, time.Now().Before(deadline), "no warm-up event in %v", wait)
+			_, err := b.Publish(t.Context(), topic, sseview.Text{Type: "warm-up"})
+			require.NoError(t, err)
+			select {
+			case r := <-s.out:
+				require.NoError(t, r.Err)
+				live = true
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	last := Publish(t, b, topic, "warm-up done")
+	for _, s := range subs {
+		for s.Next().ID != last {
+		}
+	}
+}
+
+// follow collects the ids of the topic's events after lastEventID until
+// the one whose data is last, resuming after ErrSlowSubscriber as a client
+// would.
+func follow(ctx context.Context, b sseview.Broker, topic, lastEventID, last string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	var got []string
+	for {
+		for ev, err := range b.Subscribe(ctx, topic, lastEventID) {
+			if errors.Is(err, sseview.ErrSlowSubscriber) {
+				break
+			}
+			if err != nil {
+				return got, err
+			}
+			text, _ := ev.MarshalEvent()
+			got = append(got, text.ID)
+			lastEventID = text.ID
+			if text.Data == last {
+				return got, nil
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return got, err
+		}
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sseview/sseview/internal/brokercheck"
 	"github.com/sseview/sseview/sseview"
 	"github.com/sseview/sseview/sseview/sseviewtest"
 )
@@ -398,80 +399,9 @@ func TestObserverHearsNoRefusedRequest(t *testing.T) {
 	rec.none(t)
 }
 
-// brokerRecorder is a BrokerObserver that keeps what it heard as lines.
-type brokerRecorder struct {
-	mu      sync.Mutex
-	calls   []string
-	lags    []time.Duration
-	changed chan struct{} // a signal after each call
-}
-
-func newBrokerRecorder() *brokerRecorder { return &brokerRecorder{changed: make(chan struct{}, 1)} }
-
-func (o *brokerRecorder) note(format string, args ...any) {
-	o.mu.Lock()
-	o.calls = append(o.calls, fmt.Sprintf(format, args...))
-	o.mu.Unlock()
-	select {
-	case o.changed <- struct{}{}:
-	default: // a signal is pending
-	}
-}
-
-func (o *brokerRecorder) Published(_ context.Context, topic string, duplicate bool) {
-	o.note("published %s duplicate=%v", topic, duplicate)
-}
-
-func (o *brokerRecorder) Delivered(_ context.Context, topic string, published time.Time) {
-	o.mu.Lock()
-	o.lags = append(o.lags, time.Since(published))
-	o.mu.Unlock()
-	o.note("delivered %s", topic)
-}
-
-func (o *brokerRecorder) Reset(_ context.Context, topic string) { o.note("reset %s", topic) }
-
-func (o *brokerRecorder) CaughtUp(_ context.Context, topic string, events int) {
-	o.note("caught up %s %d", topic, events)
-}
-
-func (o *brokerRecorder) Dropped(_ context.Context, topic string) { o.note("dropped %s", topic) }
-
-// waitFor waits until call was heard.
-func (o *brokerRecorder) waitFor(t *testing.T, call string) {
-	t.Helper()
-	deadline := time.After(observeWait)
-	for !o.heard(call) {
-		select {
-		case <-o.changed:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %q", call)
-		}
-	}
-}
-
-func (o *brokerRecorder) heard(call string) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, c := range o.calls {
-		if c == call {
-			return true
-		}
-	}
-	return false
-}
-
-func (o *brokerRecorder) take() ([]string, []time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	calls, lags := o.calls, o.lags
-	o.calls, o.lags = nil, nil
-	return calls, lags
-}
-
 func TestMemoryBrokerObserver(t *testing.T) {
 	ctx := t.Context()
-	rec := newBrokerRecorder()
+	rec := brokercheck.NewObserverRecorder()
 	b := &sseview.MemoryBroker{Observer: rec}
 	publish := func(e sseview.Event) string {
 		t.Helper()
@@ -500,7 +430,7 @@ func TestMemoryBrokerObserver(t *testing.T) {
 	first := publish(sseview.Keyed{Key: "k1", Event: sseview.Text{Data: "1"}})
 	publish(sseview.Keyed{Key: "k1", Event: sseview.Text{Data: "1"}})
 	publish(sseview.Text{Data: "2"})
-	calls, _ := rec.take()
+	calls, _ := rec.Take()
 	assert.Equal(t, []string{
 		"published room.1 duplicate=false",
 		"published room.1 duplicate=true",
@@ -523,7 +453,7 @@ func TestMemoryBrokerObserver(t *testing.T) {
 		}()
 		// "2" is replayed; "3", published once the catch-up is over, is
 		// delivered live.
-		rec.waitFor(t, "caught up room.1 1")
+		rec.WaitFor(t, "caught up room.1 1")
 		before := time.Now()
 		publish(sseview.Text{Data: "3"})
 		for _, want := range []string{"2", "3"} {
@@ -536,7 +466,7 @@ func TestMemoryBrokerObserver(t *testing.T) {
 		}
 		cancel()
 		<-done
-		calls, lags := rec.take()
+		calls, lags := rec.Take()
 		assert.Equal(t, []string{"caught up room.1 1", "published room.1 duplicate=false", "delivered room.1"}, calls)
 		require.Len(t, lags, 1)
 		assert.GreaterOrEqual(t, lags[0], time.Duration(0))
@@ -544,12 +474,12 @@ func TestMemoryBrokerObserver(t *testing.T) {
 	})
 	t.Run("reset", func(t *testing.T) {
 		assert.Equal(t, []string{sseview.ResetEventType}, next(b.Subscribe(ctx, "room.1", "unknown-1"), 1))
-		calls, _ := rec.take()
+		calls, _ := rec.Take()
 		assert.Equal(t, []string{"reset room.1"}, calls)
 	})
 	t.Run("up to date", func(t *testing.T) {
 		last := publish(sseview.Text{Data: "4"})
-		rec.take()
+		rec.Take()
 		subCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		sub := b.Subscribe(subCtx, "room.1", last)
@@ -559,10 +489,10 @@ func TestMemoryBrokerObserver(t *testing.T) {
 			for range sub {
 			}
 		}()
-		rec.waitFor(t, "caught up room.1 0")
+		rec.WaitFor(t, "caught up room.1 0")
 		cancel()
 		<-done
-		calls, _ := rec.take()
+		calls, _ := rec.Take()
 		assert.Equal(t, []string{"caught up room.1 0"}, calls)
 	})
 	t.Run("slow subscriber", func(t *testing.T) {
@@ -588,8 +518,8 @@ func TestMemoryBrokerObserver(t *testing.T) {
 			}
 			ended <- nil
 		}()
-		rec.waitFor(t, "caught up room.2 0")
-		rec.take()
+		rec.WaitFor(t, "caught up room.2 0")
+		rec.Take()
 		_, err = slow.Publish(ctx, "room.2", sseview.Text{Data: "a"})
 		require.NoError(t, err)
 		<-taken
@@ -605,7 +535,7 @@ func TestMemoryBrokerObserver(t *testing.T) {
 		case <-time.After(observeWait):
 			t.Fatal("timed out waiting for the drop")
 		}
-		calls, _ := rec.take()
+		calls, _ := rec.Take()
 		assert.Equal(t, []string{
 			"published room.2 duplicate=false", "published room.2 duplicate=false", "published room.2 duplicate=false",
 			"delivered room.2", "delivered room.2", "dropped room.2",
@@ -634,7 +564,7 @@ func TestObserverHearsASlowSubscriber(t *testing.T) {
 	// A client that reads more slowly than events are published: its
 	// stream's writes block while the broker queues for it, until its queue
 	// overflows; the client then takes what was queued, and the stream ends.
-	rec, brokerRec := newStreamRecorder(t), newBrokerRecorder()
+	rec, brokerRec := newStreamRecorder(t), brokercheck.NewObserverRecorder()
 	b := &sseview.MemoryBroker{QueueLen: 4, MaxEvents: 8, Observer: brokerRec}
 	view := streamFunc(func(ctx context.Context, r *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
 		return b.Subscribe(ctx, "room."+chi.URLParam(r, "room"), "")
@@ -658,7 +588,7 @@ func TestObserverHearsASlowSubscriber(t *testing.T) {
 		require.NoError(t, err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, conn) }()
-	brokerRec.waitFor(t, "dropped room.lobby")
+	brokerRec.WaitFor(t, "dropped room.lobby")
 	assert.Equal(t, sseview.CloseSlowSubscriber, obs.end(t))
 	events, bytes, _, _ := obs.counts()
 	assert.Positive(t, events)

@@ -444,43 +444,10 @@ func TestOpenValidates(t *testing.T) {
 	assert.True(t, errors.Is(err, context.Canceled), "%v", err)
 }
 
+// TestSubscribeWithoutIDStartsWithTheNextEvent runs the check both broker
+// modules share.
 func TestSubscribeWithoutIDStartsWithTheNextEvent(t *testing.T) {
-	b := newBroker(t, redistest.Start(t), redisbroker.Config{})
-	brokercheck.Publish(t, b, "live", "before")
-	s := brokercheck.Subscribe(t, b, "live", "")
-	// The subscription joins the feed at some point while events are being
-	// published; from the first event it gets, it must get every later one.
-	stop := make(chan struct{})
-	published := make(chan string, 1000)
-	go func() {
-		defer close(published)
-		for i := range 1000 {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			id, err := b.Publish(t.Context(), "live", sseview.Text{Data: strconv.Itoa(i)})
-			if !assert.NoError(t, err) {
-				return
-			}
-			published <- id
-		}
-	}()
-	first := s.Next()
-	close(stop)
-	var ids []string
-	for id := range published {
-		ids = append(ids, id)
-	}
-	i := 0
-	for i < len(ids) && ids[i] != first.ID {
-		i++
-	}
-	require.Less(t, i, len(ids), "the first event received was published")
-	for _, id := range ids[i+1:] {
-		assert.Equal(t, id, s.Next().ID)
-	}
+	brokercheck.SubscribeWithoutIDStartsWithTheNextEvent(t, newBroker(t, redistest.Start(t), redisbroker.Config{}))
 }
 
 // TestResumeOnAnotherInstanceWhilePublishing is TestResumeWhilePublishing

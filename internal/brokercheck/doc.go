@@ -3,7 +3,8 @@
 // broker: what is the same of the two past the shared sseview/brokertest
 // suite. The checks (Observer, FanOutAcrossInstances,
 // ResumeOnAnotherInstance, HistoryEvictionSendsReset,
-// ResumeWhilePublishing, CatchUpTurnsAreBounded) and the benchmarks
+// ResumeWhilePublishing, CatchUpTurnsAreBounded,
+// SubscribeWithoutIDStartsWithTheNextEvent) and the benchmarks
 // (FanOut, CatchUp) take the module's broker, or a constructor of it with
 // the settings the check needs; the helpers (Subscribe, Publish, WaitLive,
 // Instance, Expect, ObserverRecorder) are for the modules' own tests, and

@@ -4,15 +4,16 @@
 // of the sseview.Broker contract.
 //
 // A [Queue] grows with what its subscriber has yet to take, rather than
-// holding QueueLen slots from the start: an idle subscriber costs a few
-// words and a one-slot wake channel. The publisher never waits on a
+// holding QueueLen slots from the start, and has no channel of its own:
+// the queues of a [Group] wait on one wake-up that the Group shares, so an
+// idle subscriber costs a few words. The publisher never waits on a
 // subscriber: a subscriber that has its limit of items waiting when one
 // more arrives is dropped, and yields what it had, then [ErrOverflow].
 //
 // Lock order: the lock of a [Group]'s owner (a topic, a live feed) is
-// taken before a Queue's mu. A Queue's mu is held only inside this
-// package, never while taking another lock; the one call out under it is
-// [Queue.FinishCatchUp]'s done, which must neither block nor lock.
+// taken before a Queue's mu, and a Queue's mu before its wake-up's. A
+// Queue's mu is held only inside this package; the one call out under it
+// is [Queue.FinishCatchUp]'s done, which must neither block nor lock.
 package fanout
 
 import (
@@ -57,63 +58,93 @@ type Queue[T any] struct {
 	// waiting counts the items put and not yet yielded, including those
 	// Drain has taken and not yet handed on: what the limit bounds.
 	waiting atomic.Int32
-	// wake holds a signal when items or the end are waiting. It is made
-	// when the queue joins a Group or is ended, before Drain waits on it.
-	wake chan struct{}
 
 	// The fields are laid out so that an idle subscriber of the memory
-	// broker, a Queue and a pointer, fits 80 bytes.
-	mu    sync.Mutex
+	// broker, a Queue and a pointer, fits 64 bytes.
+	mu sync.Mutex
+	// wake is what Drain waits on when nothing is queued: the wake-up of
+	// the Group the queue joined, or one of its own if it waits outside a
+	// Group. It stays the Group's after the queue leaves it, so that a
+	// queue the Group dropped still hears of its end.
+	wake  *wakeUp
 	items []T
-	end   error       // the queue ends with it after its items; nil while it goes on
-	cu    *catchUp[T] // non-nil in catch-up mode
+	// rare holds what few queues ever need, its end and its catch-up
+	// state, so that they cost an idle queue one word; nil while neither.
+	rare *rareState[T]
 }
 
-// catchUp is the state of a queue in catch-up mode: an overflow discards
-// the queue instead of ending it, and lost is the newest item discarded,
-// so that the subscriber reads what it lost from elsewhere before it goes
-// live.
-type catchUp[T any] struct {
-	lost    T
-	hasLost bool
+// rareState is the part of a queue's state that only an ended queue and
+// one in catch-up mode have.
+type rareState[T any] struct {
+	end error // the queue ends with it after its items; nil while it goes on
+	// In catch-up mode an overflow discards the queue instead of ending
+	// it, and lost is the newest item discarded, so that the subscriber
+	// reads what it lost from elsewhere before it goes live.
+	catchingUp bool
+	hasLost    bool
+	lost       T
 }
 
-func (q *Queue[T]) init() {
-	if q.wake == nil {
-		q.wake = make(chan struct{}, 1)
+// wakeUp wakes every Drain waiting on it at once: the queues of a Group
+// share one, closing a channel they all wait on, instead of a channel
+// each. A channel is made when a Drain first waits after the last wake,
+// so a wake-up costs one allocation per publish that finds a subscriber
+// waiting, whatever the number of subscribers, and none per subscriber.
+type wakeUp struct {
+	mu sync.Mutex
+	ch chan struct{} // nil while nobody waits
+}
+
+// wait returns the channel that the next fire closes.
+func (w *wakeUp) wait() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch == nil {
+		w.ch = make(chan struct{})
 	}
+	return w.ch
 }
 
-func (q *Queue[T]) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default: // a signal is already pending
+// fire wakes everyone waiting.
+func (w *wakeUp) fire() {
+	w.mu.Lock()
+	if w.ch != nil {
+		close(w.ch)
+		w.ch = nil
 	}
+	w.mu.Unlock()
+}
+
+// ended returns the error q ends with, or nil. q.mu must be held.
+func (q *Queue[T]) ended() error {
+	if q.rare == nil {
+		return nil
+	}
+	return q.rare.end
 }
 
 // put queues v, or ends q with ErrOverflow when limit items are waiting
-// (limit < 0: never). It reports whether q goes on.
+// (limit < 0: never). It reports whether q goes on. The caller wakes q.
 func (q *Queue[T]) put(v T, limit int) bool {
 	q.mu.Lock()
-	ok := q.end == nil
-	if ok {
-		switch {
-		case limit < 0 || int(q.waiting.Load()) < limit:
-			q.items = append(q.items, v)
-			q.waiting.Add(1)
-		case q.cu != nil:
-			clear(q.items)
-			q.items = q.items[:0]
-			q.waiting.Store(0)
-			q.cu.lost, q.cu.hasLost = v, true
-		default:
-			q.end = ErrOverflow
-			ok = false
-		}
+	defer q.mu.Unlock()
+	if q.ended() != nil {
+		return false
 	}
-	q.mu.Unlock()
-	q.signal()
-	return ok
+	switch {
+	case limit < 0 || int(q.waiting.Load()) < limit:
+		q.items = append(q.items, v)
+		q.waiting.Add(1)
+	case q.rare != nil && q.rare.catchingUp:
+		clear(q.items)
+		q.items = q.items[:0]
+		q.waiting.Store(0)
+		q.rare.lost, q.rare.hasLost = v, true
+	default:
+		q.endLocked(ErrOverflow)
+		return false
+	}
+	return true
 }
 
 // End makes q end with err after the items it holds, unless it has ended
@@ -121,22 +152,40 @@ func (q *Queue[T]) put(v T, limit int) bool {
 // subscriptions.
 func (q *Queue[T]) End(err error) {
 	q.mu.Lock()
-	q.init()
-	if q.end == nil {
-		q.end = err
-	}
+	q.endLocked(err)
+	w := q.wake
 	q.mu.Unlock()
-	q.signal()
+	if w != nil {
+		w.fire()
+	}
+}
+
+// endLocked records err as q's end unless q has one. q.mu must be held.
+func (q *Queue[T]) endLocked(err error) {
+	if q.rare == nil {
+		q.rare = new(rareState[T])
+	}
+	if q.rare.end == nil {
+		q.rare.end = err
+	}
 }
 
 // take returns what is queued, leaving spare's array as the new queue, and
-// the error q ends with after those items.
-func (q *Queue[T]) take(spare []T) ([]T, error) {
+// the error q ends with after those items. When there is neither, it
+// returns instead the channel to wait on, got under q's lock so that the
+// wake of any put after the look closes it.
+func (q *Queue[T]) take(spare []T) (items []T, wake <-chan struct{}, end error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	items := q.items
+	items, end = q.items, q.ended()
+	if len(items) == 0 && end == nil {
+		if q.wake == nil {
+			q.wake = new(wakeUp)
+		}
+		return nil, q.wake.wait(), nil
+	}
 	q.items = spare[:0]
-	return items, q.end
+	return items, nil, end
 }
 
 // Coalescer is implemented by the writer at the end of a subscription (an
@@ -162,7 +211,9 @@ type CoalescerKey struct{}
 // items are handed on: it returns the error q ended with. yield has the
 // shape of an iterator's, so that a broker can pass its own; its error is
 // always nil. Several items taken at once are handed on between the Hold
-// and Release of ctx's [Coalescer], if it has one.
+// and Release of ctx's [Coalescer], if it has one. A queue that joins a
+// Group joins it before Drain: Drain waits on the wake-up of the Group q is
+// in when it finds q empty.
 func (q *Queue[T]) Drain(ctx context.Context, yield func(T, error) bool) error {
 	co, _ := ctx.Value(CoalescerKey{}).(Coalescer)
 	var batch []T
@@ -170,10 +221,18 @@ func (q *Queue[T]) Drain(ctx context.Context, yield func(T, error) bool) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-q.wake:
+		default:
 		}
-		var end error
-		batch, end = q.take(batch)
+		taken, wake, end := q.take(batch)
+		if wake != nil {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-wake:
+			}
+			continue
+		}
+		batch = taken
 		if !q.handOn(batch, co, yield) {
 			return nil
 		}
@@ -210,7 +269,10 @@ func (q *Queue[T]) handOn(batch []T, co Coalescer, yield func(T, error) bool) bo
 // [Queue.FinishCatchUp]).
 func (q *Queue[T]) StartCatchUp() {
 	q.mu.Lock()
-	q.cu = new(catchUp[T])
+	if q.rare == nil {
+		q.rare = new(rareState[T])
+	}
+	q.rare.catchingUp = true
 	q.mu.Unlock()
 }
 
@@ -220,22 +282,28 @@ func (q *Queue[T]) StartCatchUp() {
 func (q *Queue[T]) FinishCatchUp(done func(lost T, hasLost bool) bool) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var cu catchUp[T]
-	if q.cu != nil {
-		cu = *q.cu
+	var lost T
+	hasLost := false
+	if q.rare != nil && q.rare.catchingUp {
+		lost, hasLost = q.rare.lost, q.rare.hasLost
 	}
-	if !done(cu.lost, cu.hasLost) {
+	if !done(lost, hasLost) {
 		return false
 	}
-	q.cu = nil
+	if q.rare != nil {
+		var zero T
+		q.rare.catchingUp, q.rare.hasLost, q.rare.lost = false, false, zero
+	}
 	return true
 }
 
 // Group is the set of queues a publisher feeds together: a topic's
-// subscribers. Its zero value is empty. It is not safe for concurrent use:
-// its owner's lock guards it, and the queues' positions in it.
+// subscribers. Its zero value is empty; it must not be copied after first
+// use. It is not safe for concurrent use: its owner's lock guards it, and
+// the queues' positions in it.
 type Group[T any] struct {
 	queues []*Queue[T]
+	wake   wakeUp // shared by the queues, see wakeUp
 }
 
 // Len returns how many queues g has.
@@ -243,7 +311,9 @@ func (g *Group[T]) Len() int { return len(g.queues) }
 
 // Add joins q to g. q must not be in a Group.
 func (g *Group[T]) Add(q *Queue[T]) {
-	q.init()
+	q.mu.Lock()
+	q.wake = &g.wake
+	q.mu.Unlock()
 	g.queues = append(g.queues, q)
 	q.pos = int32(len(g.queues))
 }
@@ -273,15 +343,19 @@ func (g *Group[T]) Send(v T, limit int) {
 			g.Remove(q) // the last queue moves into slot i
 		}
 	}
+	g.wake.fire()
 }
 
 // End ends every queue of g with err, after the items each holds, and
 // empties g.
 func (g *Group[T]) End(err error) {
 	for _, q := range g.queues {
-		q.End(err)
+		q.mu.Lock()
+		q.endLocked(err)
+		q.mu.Unlock()
 		q.pos = 0
 	}
+	g.wake.fire()
 	clear(g.queues)
 	g.queues = g.queues[:0]
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"testing/synctest"
 )
 
 // drained runs Drain on q until it returns and gives what it handed on.
@@ -28,7 +29,7 @@ func TestOverflowEndsAfterTheWaitingItems(t *testing.T) {
 		g.Send(v, 3)
 		if v < 3 {
 			// The fast subscriber takes each item at once.
-			if items, _ := fast.take(nil); len(items) != 1 {
+			if items, _, _ := fast.take(nil); len(items) != 1 {
 				t.Fatalf("fast queue holds %v", items)
 			}
 			fast.waiting.Add(-1)
@@ -161,4 +162,60 @@ func TestDrainHoldsBatchesForItsCoalescer(t *testing.T) {
 	if !slices.Equal(co.log, want) {
 		t.Fatalf("got %v, want %v", co.log, want)
 	}
+}
+
+// The queues of a Group share one wake-up: every Drain already waiting
+// hears of a Send and of the Group's end, a queue the Group dropped still
+// yields what it had, and a queue outside any Group waits on a wake-up of
+// its own, which its End fires.
+func TestWaitingDrainsWake(t *testing.T) {
+	type result struct {
+		got []int
+		err error
+	}
+	drain := func(ctx context.Context, q *Queue[int], out chan<- result) {
+		var got []int
+		err := q.Drain(ctx, func(v int, _ error) bool {
+			got = append(got, v)
+			return true
+		})
+		out <- result{got, err}
+	}
+	synctest.Test(t, func(t *testing.T) {
+		var g Group[int]
+		fast := []*Queue[int]{{}, {}, {}}
+		slow, alone := &Queue[int]{}, &Queue[int]{}
+		out := make(chan result, len(fast))
+		slowOut, aloneOut := make(chan result, 1), make(chan result, 1)
+		for _, q := range fast {
+			g.Add(q)
+			go drain(t.Context(), q, out)
+		}
+		g.Add(slow)
+		go drain(t.Context(), alone, aloneOut)
+		synctest.Wait() // every Drain waits
+
+		g.Send(1, 1)
+		synctest.Wait() // the fast ones took it; slow has it waiting
+		g.Send(2, 1)    // overflows slow, which leaves the Group
+		if g.Len() != len(fast) {
+			t.Fatalf("the group has %d queues, want %d", g.Len(), len(fast))
+		}
+		go drain(t.Context(), slow, slowOut)
+		if r := <-slowOut; !slices.Equal(r.got, []int{1}) || !errors.Is(r.err, ErrOverflow) {
+			t.Fatalf("the slow queue yielded %v, %v; want [1], ErrOverflow", r.got, r.err)
+		}
+		synctest.Wait()
+		end := errors.New("end")
+		g.End(end)
+		for range fast {
+			if r := <-out; !slices.Equal(r.got, []int{1, 2}) || r.err != end {
+				t.Fatalf("a fast queue yielded %v, %v; want [1 2], end", r.got, r.err)
+			}
+		}
+		alone.End(end)
+		if r := <-aloneOut; len(r.got) != 0 || r.err != end {
+			t.Fatalf("the queue outside the group yielded %v, %v; want nothing, end", r.got, r.err)
+		}
+	})
 }

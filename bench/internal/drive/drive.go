@@ -27,6 +27,9 @@ type Report struct {
 	Mode             string  `json:"mode"`
 	Rounds           int     `json:"rounds"`
 	ThroughputRounds int     `json:"throughput_rounds"`
+	UnpinnedRounds   int     `json:"unpinned_rounds"`
+	ThroughputEvents int     `json:"throughput_events"`
+	ThroughputWarmup int     `json:"throughput_warmup"`
 	Seconds          float64 `json:"seconds"`
 	// LoadBefore and LoadAfter are /proc/loadavg's 1, 5 and 15 minute
 	// load averages at the start and the end of the run: how busy the
@@ -35,19 +38,25 @@ type Report struct {
 	LoadAfter  string   `json:"load_after"`
 	Results    []Result `json:"results"`
 	Targets    []Target `json:"targets"`
+	// Repeats, with -repeat, is how much each throughput figure's median
+	// varied between the repetitions of the whole measurement.
+	Repeats []Repeat `json:"repeats,omitempty"`
 }
 
 // Main runs the driver with the command-line arguments after "run".
 func Main(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	smoke := fs.Bool("smoke", false, "one round with small counts (CI)")
-	rounds := fs.Int("rounds", 0, "rounds of every scenario (default 3, 5 for throughput and 2 for the high-rate fan-out, or 1 with -smoke)")
+	rounds := fs.Int("rounds", 0, "rounds of every scenario (default 3, 7 for throughput and 2 for the high-rate fan-out, or 1 with -smoke)")
 	only := fs.String("only", "", "run only the scenarios whose name contains this")
 	who := fs.String("contestants", "", "run only these contestants (comma-separated names)")
 	jsonOut := fs.String("json", "", "write the results as JSON to this file")
 	mdOut := fs.String("md", "", "write BENCHMARKS.md to this file")
 	strict := fs.Bool("strict", false, "fail when a baseline or sseview contestant fails (CI)")
-	events := fs.Int("events", 0, "events per throughput run at 64 B, half of it at 1 KiB (default 200,000, or 10,000 with -smoke)")
+	events := fs.Int("events", 0, "events per measured throughput run at 64 B, half of it at 1 KiB (default 600,000, or 10,000 with -smoke)")
+	warmup := fs.Int("warmup", -1, "events of the unmeasured pass before each throughput run, half of it at 1 KiB (default 50,000, or 1,000 with -smoke; 0: none)")
+	unpinned := fs.Int("unpinned", -1, "how many of the throughput rounds (the first) also run unpinned (default 3, or 0 with -smoke)")
+	repeat := fs.Int("repeat", 1, "run the whole measurement this many times and report how much each medians-based figure of the throughput scenarios varies between the runs (the method's verification); the tables and files are the first run's")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,6 +71,13 @@ func Main(args []string) error {
 	if *events > 0 {
 		cfg.ThroughputEvents = *events
 	}
+	if *warmup >= 0 {
+		cfg.ThroughputWarmup = *warmup
+	}
+	if *unpinned >= 0 {
+		cfg.UnpinnedRounds = *unpinned
+	}
+	*repeat = max(*repeat, 1)
 	// The client holds one descriptor per stream, plus slack.
 	if err := serve.RaiseFileLimit(uint64(cfg.IdleConns) + 1000); err != nil {
 		return err
@@ -70,49 +86,45 @@ func Main(args []string) error {
 	if err != nil {
 		return err
 	}
-	d := &driver{self: self, cfg: cfg, fanoutP99: map[string]float64{}, cpus: allCPUs()}
 	start := time.Now()
 	rep := Report{
 		Date: start.UTC().Format("2006-01-02 15:04 UTC"), GoVersion: runtime.Version(),
 		CPU: cpuModel(), CPUs: runtime.NumCPU(), Mode: mode, Rounds: cfg.Rounds, ThroughputRounds: cfg.ThroughputRounds,
-		LoadBefore: loadAverage(),
+		UnpinnedRounds: min(cfg.UnpinnedRounds, cfg.ThroughputRounds), ThroughputEvents: cfg.ThroughputEvents,
+		ThroughputWarmup: cfg.ThroughputWarmup, LoadBefore: loadAverage(),
 	}
-	fmt.Printf("# sseview bench (%s: %d round(s), %d for throughput), %s, %s, %d × %s\n\n",
-		mode, cfg.Rounds, cfg.ThroughputRounds, rep.Date, rep.GoVersion, rep.CPUs, rep.CPU)
+	fmt.Printf("# sseview bench (%s: %d round(s), %d for throughput, %d of them also unpinned; %d events per throughput run after %d unmeasured), %s, %s, %d × %s\n\n",
+		mode, cfg.Rounds, cfg.ThroughputRounds, rep.UnpinnedRounds, cfg.ThroughputEvents, cfg.ThroughputWarmup,
+		rep.Date, rep.GoVersion, rep.CPUs, rep.CPU)
 	var tables []string
-	for _, sc := range d.scenarios() {
-		if *only != "" && !strings.Contains(sc.Name, *only) {
-			continue
+	var runs [][]Result
+	for r := range *repeat {
+		if *repeat > 1 {
+			fmt.Printf("## Repetition %d of %d (load average %s)\n\n", r+1, *repeat, loadAverage())
 		}
-		t0 := time.Now()
-		samples := map[string][]sample{}
-		rounds := cfg.Rounds
-		if sc.Rounds > 0 {
-			rounds = sc.Rounds
-		}
-		for round := range rounds {
-			for _, c := range sc.Contestants {
-				if c.Unavailable != "" || (*who != "" && !slices.Contains(strings.Split(*who, ","), c.Name)) {
-					continue
-				}
-				s := sc.run(c)
-				samples[c.Name] = append(samples[c.Name], s)
-				fmt.Fprintf(os.Stderr, "%s round %d %s: %v %v\n", sc.Name, round+1, c.Name, s.Metrics, s.Problems)
+		d := &driver{self: self, cfg: cfg, fanoutP99: map[string]float64{}, cpus: allCPUs()}
+		var results []Result
+		for _, sc := range d.scenarios() {
+			if *only != "" && !strings.Contains(sc.Name, *only) {
+				continue
 			}
-		}
-		rs := summarize(sc, samples)
-		if sc.Name == "fanout" {
-			for _, r := range rs {
-				if v, ok := r.Medians["p99_ms"]; ok {
-					d.fanoutP99[r.Contestant] = v
-				}
+			rs := d.measure(sc, *who)
+			results = append(results, rs...)
+			t := markdown(sc, rs)
+			if r == 0 {
+				tables = append(tables, t)
 			}
+			fmt.Println(t)
 		}
-		rep.Results = append(rep.Results, rs...)
-		t := markdown(sc, rs)
-		tables = append(tables, t)
-		fmt.Println(t)
-		fmt.Fprintf(os.Stderr, "%s took %v\n", sc.Name, time.Since(t0).Round(time.Second))
+		runs = append(runs, results)
+		if *repeat > 1 {
+			fmt.Println(spreadMarkdown(results))
+		}
+	}
+	rep.Results = runs[0]
+	if *repeat > 1 {
+		rep.Repeats = repeatability(runs)
+		fmt.Println(repeatabilityMarkdown(rep.Repeats))
 	}
 	rep.Targets = targets(rep.Results)
 	tt := targetsMarkdown(rep.Targets)
@@ -153,6 +165,37 @@ func Main(args []string) error {
 		}
 	}
 	return nil
+}
+
+// measure runs every round of sc, the contestants interleaved, and
+// summarizes them; who, when not "", lists the contestants to run.
+func (d *driver) measure(sc *scenario, who string) []Result {
+	t0 := time.Now()
+	samples := map[string][]sample{}
+	rounds := d.cfg.Rounds
+	if sc.Rounds > 0 {
+		rounds = sc.Rounds
+	}
+	for round := range rounds {
+		for _, c := range sc.Contestants {
+			if c.Unavailable != "" || (who != "" && !slices.Contains(strings.Split(who, ","), c.Name)) {
+				continue
+			}
+			s := sc.run(c, round)
+			samples[c.Name] = append(samples[c.Name], s)
+			fmt.Fprintf(os.Stderr, "%s round %d %s: %v %v\n", sc.Name, round+1, c.Name, s.Metrics, s.Problems)
+		}
+	}
+	rs := summarize(sc, samples)
+	if sc.Name == "fanout" {
+		for _, r := range rs {
+			if v, ok := r.Medians["p99_ms"]; ok {
+				d.fanoutP99[r.Contestant] = v
+			}
+		}
+	}
+	fmt.Fprintf(os.Stderr, "%s took %v (load average %s)\n", sc.Name, time.Since(t0).Round(time.Second), loadAverage())
+	return rs
 }
 
 // loadAverage returns the first three fields of /proc/loadavg.

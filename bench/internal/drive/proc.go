@@ -33,7 +33,7 @@ type server struct {
 func startServer(self, name string, pinned bool, args ...string) (*server, error) {
 	argv := append([]string{self, "server", "-contestant", name}, args...)
 	if pinned {
-		argv = append([]string{"taskset", "-c", strconv.Itoa(pinnedCPU)}, argv...)
+		argv = append([]string{"nice", "-n", strconv.Itoa(serverNice), "taskset", "-c", strconv.Itoa(pinnedCPU)}, argv...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	stdin, err := cmd.StdinPipe()

@@ -29,8 +29,8 @@ type scenario struct {
 	// Spread shows every figure as its median with the lowest and highest
 	// round in parentheses.
 	Spread bool
-	// run measures one contestant once.
-	run func(c *contestants.Contestant) sample
+	// run measures one contestant once, in round (from 0).
+	run func(c *contestants.Contestant, round int) sample
 }
 
 // sample is one round of one contestant: its figures, what went wrong
@@ -246,20 +246,47 @@ func markdown(sc *scenario, rs []Result) string {
 	return b.String()
 }
 
-// relSpread is (highest − lowest) / median of figure key over samples, or
-// NaN with fewer than two.
-func relSpread(samples []map[string]float64, key string) float64 {
-	lo, hi, n := spread(samples, key)
+// quartiles returns the first and third quartiles of xs, interpolated
+// between the sorted values (NaN for an empty xs).
+func quartiles(xs []float64) (q1, q3 float64) {
+	if len(xs) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	at := func(q float64) float64 {
+		pos := q * float64(len(s)-1)
+		i := int(pos)
+		if i+1 >= len(s) {
+			return s[len(s)-1]
+		}
+		return s[i] + (pos-float64(i))*(s[i+1]-s[i])
+	}
+	return at(0.25), at(0.75)
+}
+
+// spreads returns two measures of how much xs vary, each relative to their
+// median: the range, (highest − lowest), which one disturbed value sets,
+// and the interquartile range, which the middle half of the values set, as
+// the median does. Both are NaN with fewer than two values.
+func spreads(xs []float64) (rangeRel, iqrRel float64) {
+	if len(xs) < 2 {
+		return math.NaN(), math.NaN()
+	}
+	m := median(xs)
+	q1, q3 := quartiles(xs)
+	return (slices.Max(xs) - slices.Min(xs)) / m, (q3 - q1) / m
+}
+
+// values returns figure key of every sample that has it.
+func values(samples []map[string]float64, key string) []float64 {
 	var xs []float64
 	for _, s := range samples {
 		if v, ok := s[key]; ok && !math.IsNaN(v) {
 			xs = append(xs, v)
 		}
 	}
-	if n < 2 {
-		return math.NaN()
-	}
-	return (hi - lo) / median(xs)
+	return xs
 }
 
 // spreadMarkdown is the table of how much the per-request baseline and the
@@ -268,34 +295,36 @@ func relSpread(samples []map[string]float64, key string) float64 {
 func spreadMarkdown(rs []Result) string {
 	var b strings.Builder
 	b.WriteString("### Round-to-round spread of the throughput figures\n\n" +
-		"(highest − lowest) / median over the rounds of each figure of `raw`, and of the per-round ratios " +
-		"of `sseview-bytes` and `sseview` to `raw` (the × base column), in %.\n\n" +
-		"| scenario | raw CPU/event pinned | raw CPU/event unpinned | raw events/s pinned | raw events/s unpinned " +
-		"| sseview-bytes CPU ratio pinned | sseview CPU ratio pinned | sseview-bytes CPU ratio unpinned |\n" +
-		"|---|---:|---:|---:|---:|---:|---:|---:|\n")
-	pct := func(v float64) string {
-		if math.IsNaN(v) {
+		"Each cell is two spreads over the rounds, in % of the median: the range (highest − lowest), which a " +
+		"single disturbed round sets, then the interquartile range, which the middle half of the rounds set, " +
+		"as they set the median. Figures: `raw`'s own, and the per-round ratios of `sseview-bytes` and " +
+		"`sseview` to `raw` (the × base column). How much the medians themselves move between whole runs " +
+		"is what `ssebench run -repeat` measures (see the method).\n\n" +
+		"| scenario | raw CPU/event pinned | raw events/s pinned | sseview-bytes CPU ratio pinned " +
+		"| sseview CPU ratio pinned | sseview-bytes events/s ratio pinned | raw CPU/event unpinned |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|\n")
+	cell := func(xs []float64) string {
+		r, q := spreads(xs)
+		if math.IsNaN(r) {
 			return "–"
 		}
-		return fmt.Sprintf("%.1f", v*100)
+		return fmt.Sprintf("%.1f / %.1f", r*100, q*100)
 	}
-	ratioSpread := func(r *Result, key string) float64 {
-		if r == nil || len(r.RoundRatios[key]) < 2 {
-			return math.NaN()
+	ratios := func(r *Result, key string) []float64 {
+		if r == nil {
+			return nil
 		}
-		rr := r.RoundRatios[key]
-		return (slices.Max(rr) - slices.Min(rr)) / median(rr)
+		return r.RoundRatios[key]
 	}
 	for _, r := range rs {
 		if r.Contestant != "raw" || !strings.HasPrefix(r.Scenario, "throughput-") {
 			continue
 		}
 		by, sv := find(rs, r.Scenario, "sseview-bytes"), find(rs, r.Scenario, "sseview")
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Scenario,
-			pct(relSpread(r.Samples, "cpu_us_per_event")), pct(relSpread(r.Samples, "cpu_us_per_event_unpinned")),
-			pct(relSpread(r.Samples, "events_per_s")), pct(relSpread(r.Samples, "events_per_s_unpinned")),
-			pct(ratioSpread(by, "cpu_us_per_event")), pct(ratioSpread(sv, "cpu_us_per_event")),
-			pct(ratioSpread(by, "cpu_us_per_event_unpinned")))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Scenario,
+			cell(values(r.Samples, "cpu_us_per_event")), cell(values(r.Samples, "events_per_s")),
+			cell(ratios(by, "cpu_us_per_event")), cell(ratios(sv, "cpu_us_per_event")),
+			cell(ratios(by, "events_per_s")), cell(values(r.Samples, "cpu_us_per_event_unpinned")))
 	}
 	return b.String()
 }

@@ -23,22 +23,28 @@ import (
 // Config sizes one run of the harness.
 type Config struct {
 	Rounds int
-	// ThroughputRounds is the rounds of the throughput scenarios: they are
-	// the quickest and the noisiest (server and client share the cores),
-	// so they get more rounds for the same confidence in their medians.
+	// ThroughputRounds is the rounds of the pinned throughput runs, whose
+	// median decides the throughput targets: a median of many interleaved
+	// rounds is not moved by the one or two that another process on the
+	// machine disturbed.
 	ThroughputRounds int
-	ThroughputEvents int // events per run at 64 B; half of it at 1 KiB
-	// PinnedOnly skips the unpinned throughput runs (the smoke run, which
-	// checks that every path works, has no use for both).
-	PinnedOnly      bool
-	IdleConns       int // streams held at once in the idle scenarios
-	FanoutSubs      int
-	FanoutRate      int
-	FanoutSeconds   int
-	FanoutSize      int
-	ChurnCycles     int
-	ShutdownStreams int
-	ShutdownTimeout time.Duration
+	// UnpinnedRounds is how many of those rounds (the first) also run
+	// unpinned: those figures are shown beside, and decide nothing.
+	UnpinnedRounds   int
+	ThroughputEvents int // events per measured pinned run at 64 B; half of it at 1 KiB
+	UnpinnedEvents   int // the same for an unpinned run
+	// ThroughputWarmup is the events of an unmeasured pass that every
+	// throughput run makes in its server process before the measured one
+	// (half of it at 1 KiB, as ThroughputEvents).
+	ThroughputWarmup int
+	IdleConns        int // streams held at once in the idle scenarios
+	FanoutSubs       int
+	FanoutRate       int
+	FanoutSeconds    int
+	FanoutSize       int
+	ChurnCycles      int
+	ShutdownStreams  int
+	ShutdownTimeout  time.Duration
 	// LadderRates are the publish rates of the high-rate fan-out, tried in
 	// turn, for LadderSeconds each, until one is not sustained.
 	LadderRates   []int
@@ -54,7 +60,8 @@ type Config struct {
 
 // Full is the configuration of `make bench`.
 var Full = Config{
-	Rounds: 3, ThroughputRounds: 5, ThroughputEvents: 200_000, IdleConns: 5_000,
+	Rounds: 3, ThroughputRounds: 7, UnpinnedRounds: 3, ThroughputEvents: 600_000, UnpinnedEvents: 200_000,
+	ThroughputWarmup: 50_000, IdleConns: 5_000,
 	FanoutSubs: 1_000, FanoutRate: 100, FanoutSeconds: 3, FanoutSize: 128,
 	LadderRates: []int{25, 35, 50, 70, 100, 140, 200, 280, 400, 560, 800, 1120, 1600, 2240, 3200}, LadderSeconds: 2, LadderRounds: 2, LadderGrace: 2 * time.Second,
 	ChurnCycles: 10_000, ShutdownStreams: 1_000, ShutdownTimeout: 3 * time.Second, Grace: 5 * time.Second,
@@ -63,7 +70,7 @@ var Full = Config{
 
 // Smoke is the configuration of `make bench-smoke`: every path, small counts.
 var Smoke = Config{
-	Rounds: 1, ThroughputRounds: 1, ThroughputEvents: 10_000, PinnedOnly: true, IdleConns: 300,
+	Rounds: 1, ThroughputRounds: 1, ThroughputEvents: 10_000, ThroughputWarmup: 1_000, IdleConns: 300,
 	FanoutSubs: 50, FanoutRate: 100, FanoutSeconds: 2, FanoutSize: 128,
 	LadderRates: []int{50, 200}, LadderSeconds: 1, LadderRounds: 1, LadderGrace: time.Second,
 	ChurnCycles: 300, ShutdownStreams: 50, ShutdownTimeout: time.Second, Grace: time.Second,
@@ -141,23 +148,26 @@ func (d *driver) scenarios() []*scenario {
 			cs = byName("raw", "raw-copy", "sseview", "sseview-bytes")
 		}
 		for _, tc := range []struct{ streams, size int }{{1, 64}, {1, 1024}, {64, 64}, {64, 1024}} {
-			total := d.cfg.ThroughputEvents
+			total, free, warm := d.cfg.ThroughputEvents, d.cfg.UnpinnedEvents, d.cfg.ThroughputWarmup
 			if tc.size > 64 {
-				total /= 2
+				total, free, warm = total/2, free/2, warm/2
 			}
 			out = append(out, &scenario{
 				Name: fmt.Sprintf("%s%dx%dB", router.throughputPrefix, tc.streams, tc.size),
 				Title: fmt.Sprintf("Per-request throughput %s: %d stream(s) × %d B events",
 					router.title, tc.streams, tc.size),
-				Description: fmt.Sprintf("%d events in all, written as fast as the server can, each flushed; "+
+				Description: fmt.Sprintf("%d events in all per pinned run (%d unpinned), written as fast as the "+
+					"server can, each flushed, after an unmeasured pass of %d events in the same server process; "+
 					"every payload checked by the client. Server CPU from the server's own getrusage "+
 					"(user+system), per event. Pinned: the server and the load client on core %d (taskset, "+
-					"sched_setaffinity), the client at nice %d, so that the server runs whenever it has work "+
-					"(see the method); unpinned: both free to use either core at equal priority. Every contestant's "+
-					"routes are registered with r.Handle %s Cells are the median of the rounds, with the "+
-					"lowest and highest in parentheses; × base is the median of the per-round ratios to raw "+
-					"(each round runs every contestant once, in turn).",
-					total-total%tc.streams, pinnedCPU, clientNice, router.how),
+					"sched_setaffinity), the server at nice %d and the client at nice %d, so that the server runs "+
+					"whenever it has work and other work on the machine goes to the other core (see the method); "+
+					"unpinned: both free to use either core at equal priority. Every contestant's "+
+					"routes are registered with r.Handle %s Cells are the median of the rounds (%d pinned, the "+
+					"first %d of them also unpinned), with the lowest and highest in parentheses; × base is the "+
+					"median of the per-round ratios to raw (each round runs every contestant once, in turn).",
+					total-total%tc.streams, free-free%tc.streams, warm-warm%tc.streams, pinnedCPU, serverNice, clientNice,
+					router.how, d.cfg.ThroughputRounds, min(d.cfg.UnpinnedRounds, d.cfg.ThroughputRounds)),
 				Columns: []column{
 					{"cpu_us_per_event", "server CPU µs/event, pinned", "%.3f", true},
 					{"events_per_s", "events/s, pinned", "%.0f", true},
@@ -167,8 +177,8 @@ func (d *driver) scenarios() []*scenario {
 				Contestants: cs,
 				Rounds:      d.cfg.ThroughputRounds,
 				Spread:      true,
-				run: func(c *contestants.Contestant) sample {
-					return d.throughputBoth(c, router.name, tc.streams, tc.size, total)
+				run: func(c *contestants.Contestant, round int) sample {
+					return d.throughputBoth(c, round, router.name, tc.streams, tc.size, warm, total, free)
 				},
 			})
 		}
@@ -199,7 +209,7 @@ func (d *driver) scenarios() []*scenario {
 			Columns:     idleCols,
 			Contestants: idlers(),
 			Spread:      true,
-			run: func(c *contestants.Contestant) sample {
+			run: func(c *contestants.Contestant, _ int) sample {
 				return d.idle(c, d.cfg.IdleConns, router.name)
 			},
 		})
@@ -219,7 +229,7 @@ func (d *driver) scenarios() []*scenario {
 			"complete and intact, within the run plus %v; server CPU per delivery from the server's getrusage.", d.cfg.FanoutSize, d.cfg.Grace),
 		Columns:     fanCols,
 		Contestants: of(contestants.Broadcast),
-		run:         func(c *contestants.Contestant) sample { return d.fanout(c, false) },
+		run:         func(c *contestants.Contestant, _ int) sample { return d.fanout(c, false) },
 	})
 	out = append(out, &scenario{
 		Name: "fanout-rate",
@@ -245,7 +255,7 @@ func (d *driver) scenarios() []*scenario {
 		Contestants: of(contestants.Broadcast),
 		Rounds:      d.cfg.LadderRounds,
 		Spread:      true,
-		run:         d.fanoutLadder,
+		run:         func(c *contestants.Contestant, _ int) sample { return d.fanoutLadder(c) },
 	})
 	out = append(out, &scenario{
 		Name:  "slow-consumer",
@@ -255,7 +265,7 @@ func (d *driver) scenarios() []*scenario {
 		Columns: append(slices.Clone(fanCols),
 			column{"p99_vs_fanout", "p99 / fan-out p99", "%.2f", false}),
 		Contestants: of(contestants.Broadcast),
-		run:         func(c *contestants.Contestant) sample { return d.fanout(c, true) },
+		run:         func(c *contestants.Contestant, _ int) sample { return d.fanout(c, true) },
 	})
 	out = append(out, &scenario{
 		Name:  "churn",
@@ -271,7 +281,7 @@ func (d *driver) scenarios() []*scenario {
 			{"heap_after_kib", "heap after KiB", "%.0f", false},
 		},
 		Contestants: everywhere(),
-		run:         d.churn,
+		run:         func(c *contestants.Contestant, _ int) sample { return d.churn(c) },
 	})
 	out = append(out, &scenario{
 		Name:  "shutdown",
@@ -284,7 +294,7 @@ func (d *driver) scenarios() []*scenario {
 			{"ended_pct", "streams ended %", "%.1f", false},
 		},
 		Contestants: everywhere(),
-		run:         d.shutdown,
+		run:         func(c *contestants.Contestant, _ int) sample { return d.shutdown(c) },
 	})
 	return out
 }
@@ -317,14 +327,15 @@ func (d *driver) withServer(c *contestants.Contestant, router string, pinned boo
 }
 
 // throughputBoth measures c pinned (server and load client on one core,
-// the client below the server: see pin.go), then unpinned, each in a fresh
-// server process. The pinned figures are the primary ones.
-func (d *driver) throughputBoth(c *contestants.Contestant, router string, streams, size, total int) sample {
-	pinned := d.throughput(c, router, true, streams, size, total)
-	if d.cfg.PinnedOnly {
+// the client below the server: see pin.go), then, in the first
+// UnpinnedRounds rounds, unpinned, each in a fresh server process. The
+// pinned figures are the primary ones.
+func (d *driver) throughputBoth(c *contestants.Contestant, round int, router string, streams, size, warm, total, totalFree int) sample {
+	pinned := d.throughput(c, router, true, streams, size, warm, total)
+	if round >= d.cfg.UnpinnedRounds {
 		return pinned
 	}
-	free := d.throughput(c, router, false, streams, size, total)
+	free := d.throughput(c, router, false, streams, size, warm, totalFree)
 	for k, v := range free.Metrics {
 		pinned.set(k+"_unpinned", v)
 	}
@@ -334,7 +345,7 @@ func (d *driver) throughputBoth(c *contestants.Contestant, router string, stream
 	return pinned
 }
 
-func (d *driver) throughput(c *contestants.Contestant, router string, pinned bool, streams, size, total int) sample {
+func (d *driver) throughput(c *contestants.Contestant, router string, pinned bool, streams, size, warm, total int) sample {
 	per := total / streams
 	return d.withServer(c, router, pinned, func(s *server, smp *sample) {
 		if pinned {
@@ -353,65 +364,32 @@ func (d *driver) throughput(c *contestants.Contestant, router string, pinned boo
 		defer client.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.RunTimeout)
 		defer cancel()
-		url := s.url(fmt.Sprintf("/stream?n=%d&size=%d", per, size))
+		// A warm-up pass in the same process, not measured: the first
+		// events of a fresh process pay for growing its heap and stacks
+		// and for faulting in its code, once, whatever the library.
+		if w := warm / streams; w > 0 {
+			if _, _, problems := drain(ctx, client, s.url(fmt.Sprintf("/stream?n=%d&size=%d", w, size)), c, streams, w, size); len(problems) > 0 {
+				for _, p := range problems {
+					smp.problem("warm-up: %s", p)
+				}
+				return
+			}
+		}
 		cpu0, err := s.cpu()
 		if err != nil {
 			smp.problem("%v", err)
 			return
 		}
-		var received, reads atomic.Int64
-		var mu sync.Mutex
-		var wg sync.WaitGroup
 		t0 := time.Now()
-		for range streams {
-			wg.Go(func() {
-				fail := func(format string, args ...any) {
-					mu.Lock()
-					defer mu.Unlock()
-					if len(smp.Problems) < 3 {
-						smp.problem(format, args...)
-					}
-				}
-				st, err := open(ctx, client, url)
-				if err != nil {
-					fail("open: %v", err)
-					return
-				}
-				defer st.close()
-				defer func() { reads.Add(st.r.Reads) }()
-				next := int64(0)
-				for {
-					ev, err := st.r.Next()
-					if err != nil {
-						if !errors.Is(err, io.EOF) {
-							fail("after %d of %d events: %v", next, per, err)
-						} else if next != int64(per) {
-							fail("stream ended after %d of %d events", next, per)
-						}
-						return
-					}
-					seq, _, err := wire.Check(ev.Data, size, c.Quoted)
-					if err != nil {
-						fail("%v", err)
-						return
-					}
-					if seq != next {
-						fail("event %d arrived where %d was due", seq, next)
-						return
-					}
-					next++
-					received.Add(1)
-				}
-			})
-		}
-		wg.Wait()
+		received, reads, problems := drain(ctx, client, s.url(fmt.Sprintf("/stream?n=%d&size=%d", per, size)), c, streams, per, size)
 		el := time.Since(t0)
+		smp.Problems = append(smp.Problems, problems...)
 		cpu1, err := s.cpu()
 		if err != nil {
 			smp.problem("%v", err)
 			return
 		}
-		n := float64(received.Load())
+		n := float64(received)
 		if n == 0 {
 			return
 		}
@@ -422,8 +400,60 @@ func (d *driver) throughput(c *contestants.Contestant, router string, pinned boo
 		// How often the client found more than one event waiting: a
 		// slower server can cost more per event when the client keeps up
 		// and every write has to wake it.
-		smp.set("client_reads_per_event", float64(reads.Load())/n)
+		smp.set("client_reads_per_event", float64(reads)/n)
 	})
+}
+
+// drain reads streams streams of per events of size bytes from url at once,
+// checking every event, and returns the events received, the reads the
+// client made and up to three problems.
+func drain(ctx context.Context, client *http.Client, url string, c *contestants.Contestant, streams, per, size int) (received, reads int64, problems []string) {
+	var nrecv, nreads atomic.Int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range streams {
+		wg.Go(func() {
+			fail := func(format string, args ...any) {
+				mu.Lock()
+				defer mu.Unlock()
+				if len(problems) < 3 {
+					problems = append(problems, fmt.Sprintf(format, args...))
+				}
+			}
+			st, err := open(ctx, client, url)
+			if err != nil {
+				fail("open: %v", err)
+				return
+			}
+			defer st.close()
+			defer func() { nreads.Add(st.r.Reads) }()
+			next := int64(0)
+			for {
+				ev, err := st.r.Next()
+				if err != nil {
+					if !errors.Is(err, io.EOF) {
+						fail("after %d of %d events: %v", next, per, err)
+					} else if next != int64(per) {
+						fail("stream ended after %d of %d events", next, per)
+					}
+					return
+				}
+				seq, _, err := wire.Check(ev.Data, size, c.Quoted)
+				if err != nil {
+					fail("%v", err)
+					return
+				}
+				if seq != next {
+					fail("event %d arrived where %d was due", seq, next)
+					return
+				}
+				next++
+				nrecv.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return nrecv.Load(), nreads.Load(), problems
 }
 
 // idle holds n streams of c open at once and reports what they cost the

@@ -59,9 +59,11 @@ func targets(rs []Result) []Target {
 		}
 		met := s.OK
 		var figs []string
+		compared := 0
 		for _, n := range names {
 			p := find(rs, sc, n)
 			if p == nil {
+				figs = append(figs, n+" not run")
 				continue
 			}
 			pv, ok := p.Medians[key]
@@ -69,10 +71,16 @@ func targets(rs []Result) []Target {
 				figs = append(figs, n+" has no figure")
 				continue
 			}
+			compared++
 			if !better(v, pv) {
 				met = false
 			}
 			figs = append(figs, fmt.Sprintf("%s %.4g", n, pv))
+		}
+		if compared == 0 {
+			// Ahead of nobody proves nothing.
+			na(sc, target, fmt.Sprintf("%s %.4g vs %s", self, v, strings.Join(figs, ", ")))
+			return
 		}
 		add(sc, target, met, "%s %.4g vs %s", self, v, strings.Join(figs, ", "))
 	}

@@ -12,12 +12,13 @@ import (
 // when [Handler.MaxLifetime] ends the stream.
 var ErrMaxLifetime = errors.New("sseview: stream reached Handler.MaxLifetime")
 
-// endable gives r a context of its own, which the Handler can end before the
-// view is done, when something may end the stream early: MaxLifetime, or
-// Shutdown through [EndStreamsOnShutdown]. Otherwise it returns r as it is,
-// a nil cancel and a nil stream, and the view gets the request's own
-// context. The context of its own belongs to the stream it returns, which
-// a broker's fan-out finds there (see stream.Hold).
+// newStream makes the stream of r and the context its view gets, which
+// holds the stream as the value of fanout.CoalescerKey, so that a broker's
+// fan-out can find it (see stream.Hold). When something may end the stream
+// early, MaxLifetime or Shutdown through [EndStreamsOnShutdown], that
+// context is a cancellable child of the request's, r is returned with it as
+// its context, and cancel ends it. Otherwise cancel is nil and the context
+// is the request's own in all but that value: no allocation of its own.
 //
 // The context is made before the view sees the request, since the view
 // keeps the context Stream is given; the stream is bound to it once it
@@ -26,13 +27,13 @@ var ErrMaxLifetime = errors.New("sseview: stream reached Handler.MaxLifetime")
 // which would grow the frame that stays on the stack for the whole stream;
 // if a view panics, the end of the request cancels this context with its
 // own.
-func (h *Handler) endable(r *http.Request) (*http.Request, context.CancelCauseFunc, *stream) {
+func (h *Handler) newStream(r *http.Request) (*http.Request, *stream, context.CancelCauseFunc) {
 	if h.MaxLifetime <= 0 && registryOf(r.Context()) == nil {
-		return r, nil, nil
+		return r, newOwnContext(r.Context()).s, nil
 	}
 	ctx, cancel := context.WithCancelCause(r.Context())
 	own := newOwnContext(ctx)
-	return r.WithContext(own), cancel, own.s
+	return r.WithContext(own), own.s, cancel
 }
 
 // bind lets what may end s early do so through cancel, from now until

@@ -137,31 +137,45 @@ func TestMaxLifetime(t *testing.T) {
 	}
 }
 
-func TestViewGetsTheRequestsOwnContext(t *testing.T) {
+func TestViewGetsTheRequestsContext(t *testing.T) {
 	// Without MaxLifetime or EndStreamsOnShutdown nothing can end a stream
-	// early, and the Handler adds nothing to the request.
+	// early: the view's ctx is the request's in all but the value a broker's
+	// fan-out looks for, and the request is left as it is. With either, the
+	// view's ctx is a child of the request's, and r.Context() is that child.
 	tests := []struct {
 		name string
 		h    sseview.Handler
-		same bool
+		own  bool
 	}{
-		{"nothing ends streams early", sseview.Handler{}, true},
-		{"MaxLifetime", sseview.Handler{MaxLifetime: time.Hour}, false},
+		{"nothing ends streams early", sseview.Handler{}, false},
+		{"MaxLifetime", sseview.Handler{MaxLifetime: time.Hour}, true},
 	}
+	type key struct{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			type seen struct{ ctx, reqCtx context.Context }
+			type seen struct {
+				ctx context.Context
+				req *http.Request
+			}
 			got := make(chan seen, 1)
 			h := tt.h
 			h.View = viewFunc(func(ctx context.Context, r *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
-				got <- seen{ctx, r.Context()}
+				got <- seen{ctx, r}
 				return finite(sseview.Text{Data: "x"})(ctx, r, sseview.Params{})
 			})
-			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			base, cancel := context.WithCancel(context.WithValue(t.Context(), key{}, "v"))
+			defer cancel()
+			req := httptest.NewRequestWithContext(base, http.MethodGet, "/", nil)
 			h.ServeHTTP(httptest.NewRecorder(), req)
 			s := recv(t, got, "the view")
-			assert.Equal(t, tt.same, s.ctx == req.Context(), "the view gets the request's context")
-			assert.True(t, s.ctx == s.reqCtx, "the view's ctx is its request's")
+			assert.Equal(t, "v", s.ctx.Value(key{}), "the request's values")
+			if tt.own {
+				assert.True(t, s.ctx == s.req.Context(), "r.Context() is the view's ctx")
+				assert.True(t, s.ctx.Done() != base.Done(), "a context that can end early")
+				return
+			}
+			assert.True(t, s.req == req, "the request is left as it is")
+			assert.True(t, s.ctx.Done() == base.Done(), "the request's cancellation, and no other")
 		})
 	}
 }

@@ -2,6 +2,7 @@ package sseview
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -21,12 +22,13 @@ type stream struct {
 	rc           *http.ResponseController
 	writeTimeout time.Duration
 	keepAlive    time.Duration
-	// start anchors the times below, which are read as time.Since(start):
-	// the monotonic clock alone, cheaper than time.Now on every write.
-	start time.Time
+	// tick is the period of the stream's timer, which writes keep-alive
+	// comments and renews the write deadline, so that no write reads the
+	// clock (see onTick).
+	tick time.Duration
 
 	// cancel ends the view's context before the view is done; nil when
-	// nothing may end the stream early (see Handler.endable).
+	// nothing may end the stream early (see Handler.newStream).
 	cancel context.CancelCauseFunc
 	// expiry ends the stream at its lifetime (see Handler.MaxLifetime), or
 	// is nil.
@@ -42,12 +44,20 @@ type stream struct {
 	// write may hold mu.
 	endBy atomic.Int64
 
-	mu        sync.Mutex    // taken after a registry's mu, never before
-	deadline  time.Duration // the write deadline last set
-	lastWrite time.Duration
-	timer     *time.Timer
-	failed    error // the first failed write; nothing is written after it
-	closed    bool
+	// timer ticks (see onTick); it is atomic because a tick that finds mu
+	// taken re-arms it without mu.
+	timer atomic.Pointer[time.Timer]
+	// renew asks the next write to renew the write deadline: a tick that
+	// finds a write in progress does not wait for it.
+	renew atomic.Bool
+
+	mu sync.Mutex // taken after a registry's mu, never before
+	// wrote is set by every write and cleared by every tick; quiet is, as
+	// of the last tick, the most ticks the stream may have been silent.
+	wrote  bool
+	quiet  int
+	failed error // the first failed write; nothing is written after it
+	closed bool
 	// holds counts the Holds not yet released (see Hold); while it is
 	// positive, writes gather in held, a pooled buffer.
 	holds int
@@ -56,15 +66,15 @@ type stream struct {
 	// view left behind must not keep the stream's last words.
 	unheld bool
 
-	// own is the view's context when the stream has one of its own; it
-	// lives in the stream so as to cost no allocation of its own.
+	// own is the view's context; it lives in the stream so as to cost no
+	// allocation of its own.
 	own ownContext
 }
 
-// ownContext is the context of its own that a Handler gives a view when
-// something may end the stream early (see Handler.endable): a cancellable
-// child of the request's, which also holds the stream as the value of
-// fanout.CoalescerKey, so that a broker's fan-out can find it (see Hold).
+// ownContext is the context a Handler gives a view (see
+// Handler.newStream): the request's, or a cancellable child of it, that
+// also holds the stream as the value of fanout.CoalescerKey, so that a
+// broker's fan-out can find it (see Hold).
 type ownContext struct {
 	context.Context
 	s *stream
@@ -93,13 +103,15 @@ func (h *Handler) start(s *stream, r *http.Request, w http.ResponseWriter) (*str
 	s.rc = http.NewResponseController(w)
 	s.writeTimeout = h.writeTimeout()
 	s.keepAlive = h.keepAlive()
-	s.start = time.Now()
+	s.tick = tickOf(s.keepAlive, s.writeTimeout)
 	// The server's ReadTimeout would cancel a long stream's context: the
 	// client has nothing more to send, so lift it. Writers that cannot set
 	// deadlines have no such timeout either.
 	_ = s.rc.SetReadDeadline(time.Time{})
 	if s.writeTimeout < 0 {
 		_ = s.rc.SetWriteDeadline(time.Time{})
+	} else {
+		s.renewDeadlineLocked(time.Now())
 	}
 	if !canFlush(w) {
 		return nil, http.ErrNotSupported
@@ -115,10 +127,31 @@ func (h *Handler) start(s *stream, r *http.Request, w http.ResponseWriter) (*str
 			return s, err
 		}
 	}
-	if s.keepAlive > 0 {
-		s.timer = time.AfterFunc(s.keepAlive, s.ping)
+	if s.tick > 0 {
+		// Armed once stored, so that every tick finds it.
+		t := time.AfterFunc(math.MaxInt64, s.onTick)
+		s.timer.Store(t)
+		t.Reset(s.tick)
 	}
 	return s, nil
+}
+
+// tickOf returns the period of a stream's timer, or zero when keep-alive
+// and the write timeout are both off and the stream needs no timer. The
+// tick is at most half the keep-alive interval and a quarter of the write
+// timeout, so that a write blocked on a client that stopped reading fails
+// at most a quarter after its WriteTimeout; and it divides the keep-alive
+// interval, so that an idle stream's comments come every KeepAlive.
+func tickOf(keepAlive, writeTimeout time.Duration) time.Duration {
+	if keepAlive <= 0 {
+		return max(writeTimeout/4, 0)
+	}
+	tick := keepAlive / 2
+	if writeTimeout > 0 {
+		tick = max(min(tick, writeTimeout/4), 1)
+	}
+	n := (keepAlive + tick - 1) / tick
+	return keepAlive / n
 }
 
 // sendHeaders writes the status line and headers and flushes them.
@@ -227,12 +260,8 @@ const maxHeld = maxPooledBuf
 // like Release it may be called from any goroutine; a stream that is
 // never held writes every event at once. What is held is written when it
 // reaches maxHeld, before a keep-alive comment, and when the view is done
-// (see releaseAll).
-//
-// A broker finds the stream in the view's context, which the Handler makes
-// its own only when the stream can be ended early (EndStreamsOnShutdown or
-// MaxLifetime): without either, the view gets the request's context
-// unchanged and every event is written as it comes.
+// (see releaseAll). A broker finds the stream in the view's context: a
+// subscription made with another context writes every event as it comes.
 func (s *stream) Hold() {
 	s.mu.Lock()
 	if !s.unheld {
@@ -277,20 +306,12 @@ func (s *stream) writeHeldLocked() error {
 	return err
 }
 
-// writeLocked writes and flushes b under a fresh enough write deadline.
-// Setting a deadline costs a system call, so it is renewed only when less
-// than the timeout minus a tenth (at most a second) is left: every write
-// still gets at least 90% of the timeout.
+// writeLocked writes and flushes b. It reads no clock unless a tick asked
+// it to renew the write deadline (see onTick), and the keep-alive learns of
+// the write from wrote.
 func (s *stream) writeLocked(b []byte) error {
-	now := time.Since(s.start)
-	if s.writeTimeout > 0 && s.deadline-now < s.writeTimeout-min(s.writeTimeout/10, time.Second) {
-		s.deadline = now + s.writeTimeout
-		_ = s.rc.SetWriteDeadline(s.start.Add(s.deadline))
-		// A cut made meanwhile would be undone: put it back. (cut stores
-		// endBy before it sets the deadline, so one of the two sees it.)
-		if by := s.endBy.Load(); by != 0 {
-			_ = s.rc.SetWriteDeadline(time.Unix(0, by))
-		}
+	if s.renew.Load() {
+		s.renewDeadlineLocked(time.Now())
 	}
 	if _, err := s.w.Write(b); err != nil {
 		return s.fail(err)
@@ -298,8 +319,25 @@ func (s *stream) writeLocked(b []byte) error {
 	if err := s.rc.Flush(); err != nil {
 		return s.fail(err)
 	}
-	s.lastWrite = now
+	s.wrote = true
 	return nil
+}
+
+// renewDeadlineLocked sets the write deadline a tick past WriteTimeout
+// from now: the next tick renews it, so a write that starts before then
+// gets at least WriteTimeout, and one blocked on a client that stopped
+// reading fails at most a tick later. A cut (see cut) is never undone.
+func (s *stream) renewDeadlineLocked(now time.Time) {
+	s.renew.Store(false)
+	if s.endBy.Load() != 0 {
+		return
+	}
+	_ = s.rc.SetWriteDeadline(now.Add(s.writeTimeout + s.tick))
+	// A cut made meanwhile would be undone: put it back. (cut stores endBy
+	// before it sets the deadline, so one of the two sees it.)
+	if by := s.endBy.Load(); by != 0 {
+		_ = s.rc.SetWriteDeadline(time.Unix(0, by))
+	}
 }
 
 // fail records the first write error. The view hears of it through its
@@ -310,9 +348,26 @@ func (s *stream) fail(err error) error {
 	return err
 }
 
-// ping runs on the keep-alive timer's goroutine.
-func (s *stream) ping() {
-	s.mu.Lock()
+// onTick runs on the stream's timer, every tick: it writes what a Hold
+// left, renews the write deadline, and writes a keep-alive comment when
+// waiting for the next tick could leave the stream silent for longer than
+// KeepAlive. Writes only set wrote, so the silence is known in ticks: at
+// most one after a tick that found wrote set, one more for each tick that
+// did not, none just after a comment. With the default tick, half of
+// KeepAlive, a comment comes between KeepAlive/2 and KeepAlive after the
+// last event, and every KeepAlive while the stream is idle.
+//
+// A tick that finds mu taken does not wait: a write is in progress, so the
+// stream is not silent, and that write, or the next, renews the deadline.
+// A write blocked on a client that stopped reading holds mu until its
+// deadline; a tick waiting for it would also hold up a synctest bubble,
+// for which a mutex is not a durable block.
+func (s *stream) onTick() {
+	if !s.mu.TryLock() {
+		s.renew.Store(true)
+		s.timer.Load().Reset(s.tick)
+		return
+	}
 	defer s.mu.Unlock()
 	if s.closed || s.failed != nil {
 		return
@@ -320,16 +375,24 @@ func (s *stream) ping() {
 	if s.held != nil && s.writeHeldLocked() != nil {
 		return
 	}
-	if idle := time.Since(s.start) - s.lastWrite; idle < s.keepAlive {
-		s.timer.Reset(s.keepAlive - idle)
-		return
+	if s.writeTimeout > 0 {
+		s.renewDeadlineLocked(time.Now())
 	}
-	if s.writeLocked(keepAliveComment) == nil {
-		s.timer.Reset(s.keepAlive)
+	if s.wrote {
+		s.wrote, s.quiet = false, 1
+	} else {
+		s.quiet++
+	}
+	if s.keepAlive > 0 && time.Duration(s.quiet+1)*s.tick > s.keepAlive {
+		if s.writeLocked(keepAliveComment) != nil {
+			return
+		}
+		s.wrote, s.quiet = false, 0
 		if s.obs != nil {
 			s.obs.KeepAliveWritten(len(keepAliveComment))
 		}
 	}
+	s.timer.Load().Reset(s.tick)
 }
 
 // broken reports the write error that ended the stream, if any.
@@ -354,8 +417,8 @@ func (s *stream) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	if s.timer != nil {
-		s.timer.Stop()
+	if t := s.timer.Load(); t != nil {
+		t.Stop()
 	}
 	// net/http still writes the end of the response after the handler
 	// returns; give it a whole timeout rather than what is left, unless the

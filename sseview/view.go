@@ -30,9 +30,11 @@ import (
 //
 // ctx is the request's context: net/http cancels it when the client goes
 // away or a write to it fails, [EndStreamsOnShutdown] when the server
-// shuts down, and the Handler at the stream's [Handler.MaxLifetime]. Each event
-// is flushed as it is written, except that the events a broker subscription
-// takes from its queue at once share one write and one flush. Stream is
+// shuts down, and the Handler at the stream's [Handler.MaxLifetime]. It
+// also tells a [Broker] subscription made with it which stream it feeds:
+// each event is flushed as it is written, except that the events such a
+// subscription takes from its queue at once share one write and one flush
+// (one made with r.Context() instead writes them one by one). Stream is
 // called for HEAD too, so that a bad param is the same 400 as for GET; the
 // iterator is then not run. An error yielded after ctx is done is not logged:
 // it is taken to come from the cancellation.
@@ -87,16 +89,24 @@ type Handler struct {
 	// View produces the events.
 	View StreamView
 
-	// KeepAlive is how long the stream may stay silent before a comment is
-	// written to keep proxies from closing it. Every write resets the wait.
-	// Zero means 15 seconds; negative turns keep-alive off.
+	// KeepAlive is the longest the stream stays silent: a comment is
+	// written before then to keep proxies from closing it, and every event
+	// puts it off. Zero means 15 seconds; negative turns keep-alive off.
+	//
+	// Writes read no clock: the stream's timer ticks every half of the
+	// shorter of KeepAlive and WriteTimeout, and the comment comes at the
+	// first tick after which the silence could exceed KeepAlive. With the
+	// defaults that is 7.5 to 15 seconds after the last event, and every 15
+	// seconds on an idle stream.
 	KeepAlive time.Duration
 
 	// WriteTimeout bounds each write to the client, so a client that stops
-	// reading is dropped instead of pinning memory. It also replaces the
-	// server-wide http.Server.WriteTimeout for the stream, which would
-	// otherwise end every long stream. Zero means 30 seconds; negative
-	// means no deadline.
+	// reading is dropped instead of pinning memory: a write that has not
+	// finished WriteTimeout after it began fails, at the latest one tick
+	// of the stream's timer (see KeepAlive) later, which renews the
+	// deadline. It also replaces the server-wide http.Server.WriteTimeout
+	// for the stream, which would otherwise end every long stream. Zero
+	// means 30 seconds; negative means no deadline.
 	WriteTimeout time.Duration
 
 	// Retry, when positive, is sent as the client's reconnection time when
@@ -173,8 +183,8 @@ const (
 // HEAD with the stream's headers and no body, and other methods with 405
 // Method Not Allowed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r, cancel, s := h.endable(r)
-	if events := h.accept(w, r); events != nil {
+	r, s, cancel := h.newStream(r)
+	if events := h.accept(w, r, &s.own); events != nil {
 		h.serve(w, r, s, events, cancel)
 	}
 	if cancel != nil {
@@ -185,7 +195,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // accept checks the request and calls the view's Stream. It answers the
 // request itself, and returns nil, when there is no stream to serve: a
 // refusal, or HEAD.
-func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event, error] {
+func (h *Handler) accept(w http.ResponseWriter, r *http.Request, ctx context.Context) iter.Seq2[Event, error] {
 	if !h.allows(r.Method) {
 		w.Header().Set("Allow", h.allowHeader())
 		h.refuse(w, r, Refuse(http.StatusMethodNotAllowed, nil))
@@ -221,7 +231,7 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event
 		h.refuse(w, r, err)
 		return nil
 	}
-	events := h.View.Stream(r.Context(), r, p)
+	events := h.View.Stream(ctx, r, p)
 	if err := p.Err(); err != nil {
 		h.refuse(w, r, err)
 		return nil
@@ -238,13 +248,9 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) iter.Seq2[Event
 	return events
 }
 
-// serve streams events to the client. cancel, when not nil, ends the
-// view's context early, and s is then the stream that context belongs to
-// (see Handler.endable); otherwise s is nil.
+// serve streams events to the client through s. cancel, when not nil,
+// ends the view's context early (see Handler.newStream).
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, s *stream, events iter.Seq2[Event, error], cancel context.CancelCauseFunc) {
-	if s == nil {
-		s = new(stream)
-	}
 	s, err := h.start(s, r, w)
 	if s == nil {
 		h.cannotFlush(w, r, err)

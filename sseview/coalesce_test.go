@@ -78,10 +78,9 @@ var _ http.Flusher = (*loggedWriter)(nil)
 
 // A subscriber that wakes to several queued events writes them in one
 // write and one flush, in order, and the client ends with the last id. The
-// broker finds the stream through the context the Handler gives the view
-// when something may end the stream early: on a server set up with
-// EndStreamsOnShutdown, as the README sets up every server, or with
-// MaxLifetime.
+// broker finds the stream through the context the Handler gives the view,
+// whether or not something may end the stream early (EndStreamsOnShutdown,
+// as the README sets up every server, or MaxLifetime).
 func TestSubscriberWritesQueuedEventsTogether(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -90,6 +89,7 @@ func TestSubscriberWritesQueuedEventsTogether(t *testing.T) {
 	}{
 		{"EndStreamsOnShutdown", sseview.Handler{}, true},
 		{"MaxLifetime", sseview.Handler{MaxLifetime: time.Hour}, false},
+		{"nothing ends streams early", sseview.Handler{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/render"
+
+	"github.com/sseview/sseview/internal/quote"
 )
 
 // StreamView is a class-based event-stream view: the port of
@@ -422,7 +424,18 @@ func (h *Handler) logger() *slog.Logger {
 }
 
 func logAttrs(r *http.Request, err error) []any {
-	return []any{"path", r.URL.Path, "route", routePattern(r), "err", err}
+	return []any{"path", loggedPath(r.URL.Path), "route", routePattern(r), "err", err}
+}
+
+// maxLoggedPath bounds the path a log line carries as it is: the route says
+// which view served it, and a 900 KB URL must not make a 900 KB log line.
+const maxLoggedPath = 512
+
+func loggedPath(p string) string {
+	if len(p) <= maxLoggedPath {
+		return p
+	}
+	return quote.Bounded(p)
 }
 
 func routePattern(r *http.Request) string {

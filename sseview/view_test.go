@@ -692,3 +692,27 @@ func TestRefusalThatCannotBeSentIsALogged500(t *testing.T) {
 		})
 	}
 }
+
+func TestLogLinesQuoteALongPathBounded(t *testing.T) {
+	// A stream that fails logs its path: a 100 KB URL is cut, with its length.
+	logs := newLogRecorder()
+	view := viewFunc(func(ctx context.Context, _ *http.Request, _ sseview.Params) iter.Seq2[sseview.Event, error] {
+		return func(yield func(sseview.Event, error) bool) {
+			yield(nil, errors.New("the view failed"))
+		}
+	})
+	r := appRouter()
+	r.Handle("/files/*", &sseview.Handler{View: view, Logger: logs.logger()})
+	srv := testutil.Serve(t, r)
+	long := "/files/" + strings.Repeat("a", 100_000)
+	s := dial(t, nil, srv.URL+long, nil)
+	s.ExpectEnd(t)
+	line := logs.waitFor(t, "sseview: stream failed")
+	assert.Less(t, len(line), 1000)
+	assert.Contains(t, line, `(100007 bytes)`)
+	assert.Contains(t, line, "route=/files/*")
+
+	short := dial(t, nil, srv.URL+"/files/x", nil)
+	short.ExpectEnd(t)
+	assert.Contains(t, logs.waitFor(t, "path=/files/x "), "path=/files/x ", "a short path is logged as it is")
+}

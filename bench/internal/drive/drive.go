@@ -176,9 +176,18 @@ func (d *driver) measure(sc *scenario, who string) []Result {
 	if sc.Rounds > 0 {
 		rounds = sc.Rounds
 	}
-	for round := range rounds {
+	first := 0
+	if sc.WarmupRound {
+		first = -1
+	}
+	for round := first; round < rounds; round++ {
 		for _, c := range sc.Contestants {
 			if c.Unavailable != "" || (who != "" && !slices.Contains(strings.Split(who, ","), c.Name)) {
+				continue
+			}
+			if round < 0 {
+				s := sc.run(c, rounds) // past the unpinned rounds: pinned only
+				fmt.Fprintf(os.Stderr, "%s warm-up round %s: %v %v\n", sc.Name, c.Name, s.Metrics, s.Problems)
 				continue
 			}
 			s := sc.run(c, round)

@@ -26,6 +26,11 @@ type scenario struct {
 	Contestants []*contestants.Contestant
 	// Rounds, when set, replaces Config.Rounds for the scenario.
 	Rounds int
+	// WarmupRound runs every contestant once before the rounds, unmeasured:
+	// the first round of a scenario ran slow in every repetition (see the
+	// method), after the warm-up pass in its server process, so what warms
+	// up is the machine and the client, not the server.
+	WarmupRound bool
 	// Spread shows every figure as its median with the lowest and highest
 	// round in parentheses.
 	Spread bool

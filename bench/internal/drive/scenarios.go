@@ -37,14 +37,17 @@ type Config struct {
 	// throughput run makes in its server process before the measured one
 	// (half of it at 1 KiB, as ThroughputEvents).
 	ThroughputWarmup int
-	IdleConns        int // streams held at once in the idle scenarios
-	FanoutSubs       int
-	FanoutRate       int
-	FanoutSeconds    int
-	FanoutSize       int
-	ChurnCycles      int
-	ShutdownStreams  int
-	ShutdownTimeout  time.Duration
+	// ThroughputWarmupRound runs every contestant of a throughput scenario
+	// once, unmeasured, before its rounds (see scenario.WarmupRound).
+	ThroughputWarmupRound bool
+	IdleConns             int // streams held at once in the idle scenarios
+	FanoutSubs            int
+	FanoutRate            int
+	FanoutSeconds         int
+	FanoutSize            int
+	ChurnCycles           int
+	ShutdownStreams       int
+	ShutdownTimeout       time.Duration
 	// LadderRates are the publish rates of the high-rate fan-out, tried in
 	// turn, for LadderSeconds each, until one is not sustained.
 	LadderRates   []int
@@ -61,7 +64,7 @@ type Config struct {
 // Full is the configuration of `make bench`.
 var Full = Config{
 	Rounds: 3, ThroughputRounds: 7, UnpinnedRounds: 3, ThroughputEvents: 600_000, UnpinnedEvents: 200_000,
-	ThroughputWarmup: 50_000, IdleConns: 5_000,
+	ThroughputWarmup: 50_000, ThroughputWarmupRound: true, IdleConns: 5_000,
 	FanoutSubs: 1_000, FanoutRate: 100, FanoutSeconds: 3, FanoutSize: 128,
 	LadderRates: []int{25, 35, 50, 70, 100, 140, 200, 280, 400, 560, 800, 1120, 1600, 2240, 3200}, LadderSeconds: 2, LadderRounds: 2, LadderGrace: 2 * time.Second,
 	ChurnCycles: 10_000, ShutdownStreams: 1_000, ShutdownTimeout: 3 * time.Second, Grace: 5 * time.Second,
@@ -176,6 +179,7 @@ func (d *driver) scenarios() []*scenario {
 				},
 				Contestants: cs,
 				Rounds:      d.cfg.ThroughputRounds,
+				WarmupRound: d.cfg.ThroughputWarmupRound,
 				Spread:      true,
 				run: func(c *contestants.Contestant, round int) sample {
 					return d.throughputBoth(c, round, router.name, tc.streams, tc.size, warm, total, free)

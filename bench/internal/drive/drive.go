@@ -104,26 +104,17 @@ func Main(args []string) error {
 		}
 		d := &driver{self: self, cfg: cfg, fanoutP99: map[string]float64{}, cpus: allCPUs()}
 		var results []Result
-		var chosen []*scenario
 		for _, sc := range d.scenarios() {
-			if *only == "" || strings.Contains(sc.Name, *only) {
-				chosen = append(chosen, sc)
+			if *only != "" && !strings.Contains(sc.Name, *only) {
+				continue
 			}
-		}
-		for len(chosen) > 0 {
-			n := 1
-			for n < len(chosen) && chosen[0].Together && chosen[n].Together {
-				n++
+			rs := d.measure(sc, *who)
+			results = append(results, rs...)
+			t := markdown(sc, rs)
+			if r == 0 {
+				tables = append(tables, t)
 			}
-			for i, rs := range d.measure(chosen[:n], *who) {
-				results = append(results, rs...)
-				t := markdown(chosen[i], rs)
-				if r == 0 {
-					tables = append(tables, t)
-				}
-				fmt.Println(t)
-			}
-			chosen = chosen[n:]
+			fmt.Println(t)
 		}
 		runs = append(runs, results)
 		if *repeat > 1 {
@@ -176,65 +167,44 @@ func Main(args []string) error {
 	return nil
 }
 
-// measure runs every round of the scenarios, the contestants interleaved
-// in each round, and summarizes them; who, when not "", lists the
-// contestants to run. Several scenarios (Together) take their rounds in
-// turn: round 1 of each, then round 2 of each, so that a disturbance of
-// the machine that lasts a minute falls on a round or two of every
-// scenario rather than on most rounds of one.
-func (d *driver) measure(scs []*scenario, who string) [][]Result {
+// measure runs every round of sc, the contestants interleaved, and
+// summarizes them; who, when not "", lists the contestants to run.
+func (d *driver) measure(sc *scenario, who string) []Result {
 	t0 := time.Now()
-	samples := make([]map[string][]sample, len(scs))
-	rounds := 0
-	for i, sc := range scs {
-		samples[i] = map[string][]sample{}
-		rounds = max(rounds, d.roundsOf(sc))
+	samples := map[string][]sample{}
+	rounds := d.cfg.Rounds
+	if sc.Rounds > 0 {
+		rounds = sc.Rounds
 	}
-	for round := -1; round < rounds; round++ {
-		for i, sc := range scs {
-			if round >= d.roundsOf(sc) || (round < 0 && !sc.WarmupRound) {
+	first := 0
+	if sc.WarmupRound {
+		first = -1
+	}
+	for round := first; round < rounds; round++ {
+		for _, c := range sc.Contestants {
+			if c.Unavailable != "" || (who != "" && !slices.Contains(strings.Split(who, ","), c.Name)) {
 				continue
 			}
-			for _, c := range sc.Contestants {
-				if c.Unavailable != "" || (who != "" && !slices.Contains(strings.Split(who, ","), c.Name)) {
-					continue
-				}
-				if round < 0 {
-					s := sc.run(c, rounds) // past the unpinned rounds: pinned only
-					fmt.Fprintf(os.Stderr, "%s warm-up round %s: %v %v\n", sc.Name, c.Name, s.Metrics, s.Problems)
-					continue
-				}
-				s := sc.run(c, round)
-				samples[i][c.Name] = append(samples[i][c.Name], s)
-				fmt.Fprintf(os.Stderr, "%s round %d %s: %v %v\n", sc.Name, round+1, c.Name, s.Metrics, s.Problems)
+			if round < 0 {
+				s := sc.run(c, rounds) // past the unpinned rounds: pinned only
+				fmt.Fprintf(os.Stderr, "%s warm-up round %s: %v %v\n", sc.Name, c.Name, s.Metrics, s.Problems)
+				continue
+			}
+			s := sc.run(c, round)
+			samples[c.Name] = append(samples[c.Name], s)
+			fmt.Fprintf(os.Stderr, "%s round %d %s: %v %v\n", sc.Name, round+1, c.Name, s.Metrics, s.Problems)
+		}
+	}
+	rs := summarize(sc, samples)
+	if sc.Name == "fanout" {
+		for _, r := range rs {
+			if v, ok := r.Medians["p99_ms"]; ok {
+				d.fanoutP99[r.Contestant] = v
 			}
 		}
 	}
-	out := make([][]Result, len(scs))
-	for i, sc := range scs {
-		out[i] = summarize(sc, samples[i])
-		if sc.Name == "fanout" {
-			for _, r := range out[i] {
-				if v, ok := r.Medians["p99_ms"]; ok {
-					d.fanoutP99[r.Contestant] = v
-				}
-			}
-		}
-	}
-	names := scs[0].Name
-	if len(scs) > 1 {
-		names = fmt.Sprintf("%d scenarios from %s", len(scs), scs[0].Name)
-	}
-	fmt.Fprintf(os.Stderr, "%s took %v (load average %s)\n", names, time.Since(t0).Round(time.Second), loadAverage())
-	return out
-}
-
-// roundsOf returns the rounds of sc.
-func (d *driver) roundsOf(sc *scenario) int {
-	if sc.Rounds > 0 {
-		return sc.Rounds
-	}
-	return d.cfg.Rounds
+	fmt.Fprintf(os.Stderr, "%s took %v (load average %s)\n", sc.Name, time.Since(t0).Round(time.Second), loadAverage())
+	return rs
 }
 
 // loadAverage returns the first three fields of /proc/loadavg.

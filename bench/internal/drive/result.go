@@ -31,9 +31,6 @@ type scenario struct {
 	// method), after the warm-up pass in its server process, so what warms
 	// up is the machine and the client, not the server.
 	WarmupRound bool
-	// Together scenarios next to each other take their rounds in turn (see
-	// driver.measure).
-	Together bool
 	// Spread shows every figure as its median with the lowest and highest
 	// round in parentheses.
 	Spread bool

@@ -180,7 +180,6 @@ func (d *driver) scenarios() []*scenario {
 				Contestants: cs,
 				Rounds:      d.cfg.ThroughputRounds,
 				WarmupRound: d.cfg.ThroughputWarmupRound,
-				Together:    true,
 				Spread:      true,
 				run: func(c *contestants.Contestant, round int) sample {
 					return d.throughputBoth(c, round, router.name, tc.streams, tc.size, warm, total, free)

@@ -81,7 +81,7 @@ SSEBENCH := bench/bin/ssebench
 $(SSEBENCH):
 	cd bench && $(GO) build -o bin/ssebench ./cmd/ssebench
 
-## bench-harness: the full harness, 3 rounds, 7 for throughput (3 of them also unpinned) and 2 for the high-rate fan-out
+## bench-harness: the full harness, 3 rounds, 7 for throughput (3 of them also unpinned, after a warm-up round) and 2 for the high-rate fan-out (about 17 minutes on 2 cores)
 bench-harness: $(SSEBENCH)
 	$(SSEBENCH) run -json bench/results/latest.json -md BENCHMARKS.md
 

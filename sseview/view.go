@@ -95,11 +95,12 @@ type Handler struct {
 	// written before then to keep proxies from closing it, and every event
 	// puts it off. Zero means 15 seconds; negative turns keep-alive off.
 	//
-	// Writes read no clock: the stream's timer ticks every half of the
-	// shorter of KeepAlive and WriteTimeout, and the comment comes at the
-	// first tick after which the silence could exceed KeepAlive. With the
-	// defaults that is 7.5 to 15 seconds after the last event, and every 15
-	// seconds on an idle stream.
+	// Writes read no clock: the stream's timer ticks every half of
+	// KeepAlive, or a quarter of WriteTimeout if that is shorter (rounded
+	// down to divide KeepAlive), and the comment comes at the first tick
+	// after which the silence could exceed KeepAlive. With the defaults
+	// that is 7.5 to 15 seconds after the last event, and every 15 seconds
+	// on an idle stream.
 	KeepAlive time.Duration
 
 	// WriteTimeout bounds each write to the client, so a client that stops
@@ -186,7 +187,7 @@ const (
 // Method Not Allowed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r, s, cancel := h.newStream(r)
-	if events := h.accept(w, r, &s.own); events != nil {
+	if events := h.accept(&s.own, w, r); events != nil {
 		h.serve(w, r, s, events, cancel)
 	}
 	if cancel != nil {
@@ -197,7 +198,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // accept checks the request and calls the view's Stream. It answers the
 // request itself, and returns nil, when there is no stream to serve: a
 // refusal, or HEAD.
-func (h *Handler) accept(w http.ResponseWriter, r *http.Request, ctx context.Context) iter.Seq2[Event, error] {
+func (h *Handler) accept(ctx context.Context, w http.ResponseWriter, r *http.Request) iter.Seq2[Event, error] {
 	if !h.allows(r.Method) {
 		w.Header().Set("Allow", h.allowHeader())
 		h.refuse(w, r, Refuse(http.StatusMethodNotAllowed, nil))

@@ -26,10 +26,9 @@ type scenario struct {
 	Contestants []*contestants.Contestant
 	// Rounds, when set, replaces Config.Rounds for the scenario.
 	Rounds int
-	// WarmupRound runs every contestant once before the rounds, unmeasured:
-	// the first round of a scenario ran slow in every repetition (see the
-	// method), after the warm-up pass in its server process, so what warms
-	// up is the machine and the client, not the server.
+	// WarmupRound runs every contestant once before the rounds, unmeasured,
+	// so that the first measured round does not also warm up the machine
+	// and the client (the server warms up in its own pass; see the method).
 	WarmupRound bool
 	// Spread shows every figure as its median with the lowest and highest
 	// round in parentheses.
